@@ -1,0 +1,4 @@
+/** The netns lab: a cluster of hosts on one machine, for tests, the demo and benchmarks. */
+export { labUp, labDown, labDownAll, labList, labExec, findHost, belongsToLab, type LabStatus, type LabDownReport } from './lab.js';
+export { type LabRecord, type LabHost, labRoot } from './record.js';
+export { parseHostCount, validateLabName, maxLabHosts } from './names.js';

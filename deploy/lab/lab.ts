@@ -1,0 +1,199 @@
+/**
+ * The lab's operations: up, down, list, exec. A thin shell over names.ts (pure), record.ts (what
+ * was made) and netns.ts / cleanup.ts (the system calls).
+ */
+import { mkdir } from 'node:fs/promises';
+import { ErrorCode, TsswarmError, errorMessage } from '../../lib/errors.js';
+import { runAttached } from '../../lib/run-command.js';
+import { removeCgroupTree, stopNetnsProcesses, unmountBelow } from './cleanup.js';
+import { labCgroupRoot, labNetnsPrefix, validateLabName } from './names.js';
+import { createHost, createSwitch, deleteNetns, listNetns, plugPorts } from './netns.js';
+import {
+  type LabHost,
+  type LabRecord,
+  claimLabName,
+  labDir,
+  listLabNames,
+  loadRecord,
+  planLab,
+  releaseSubnet,
+  removeLabDir,
+  reserveSubnet,
+  saveRecord,
+} from './record.js';
+
+/** How many hosts are cabled at once during `lab up`. */
+export const labUpConcurrency = 8;
+
+/** Options of `lab up`. */
+export interface LabUpOptions {
+  readonly name: string;
+  readonly hosts: number;
+  readonly daemons: boolean;
+}
+
+/** Checks that the lab can run here at all: root, and the `ip` tool. */
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new TsswarmError(ErrorCode.PERMISSION, 'the lab needs root (it makes network namespaces)');
+  }
+}
+
+/** Builds a lab; on any failure removes whatever it made and rethrows. */
+export async function labUp(options: LabUpOptions): Promise<LabRecord> {
+  validateLabName(options.name);
+  if (options.daemons) {
+    throw new TsswarmError(
+      ErrorCode.UNSUPPORTED,
+      'lab daemons need tsswarmd, which arrives with the cluster issue; use --no-daemons for now',
+    );
+  }
+  requireRoot();
+  await claimLabName(options.name);
+  const strays = (await listNetns()).filter((ns) => belongsToLab(ns, options.name));
+  if (strays.length > 0) {
+    await removeLabDir(options.name);
+    throw new TsswarmError(
+      ErrorCode.ALREADY_EXISTS,
+      `namespaces of a lab "${options.name}" exist already (${strays.join(', ')}); run tsswarm lab down ${options.name}`,
+    );
+  }
+  let record: LabRecord | undefined;
+  try {
+    const subnetIndex = await reserveSubnet(options.name);
+    record = planLab(options.name, options.hosts, subnetIndex, options.daemons, new Date());
+    await saveRecord(record);
+    await build(record);
+    record = { ...record, state: 'up' };
+    await saveRecord(record);
+    return record;
+  } catch (err) {
+    await labDown(options.name).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function build(record: LabRecord): Promise<void> {
+  await createSwitch(record.switchNetns);
+  const indexed = record.hosts.map((host, i) => ({ host, index: i + 1 }));
+  for (let start = 0; start < indexed.length; start += labUpConcurrency) {
+    const group = indexed.slice(start, start + labUpConcurrency);
+    await Promise.all(group.map(({ host, index }) => buildHost(host, index, record.switchNetns)));
+    await plugPorts(
+      record.switchNetns,
+      group.map((g) => g.index),
+    );
+  }
+}
+
+async function buildHost(host: LabHost, index: number, switchNs: string): Promise<void> {
+  await createHost(host, index, switchNs);
+  await mkdir(host.dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(host.runDir, { recursive: true, mode: 0o700 });
+}
+
+/** What `lab down` removed. */
+export interface LabDownReport {
+  readonly name: string;
+  readonly namespaces: number;
+  readonly processes: number;
+  readonly mounts: number;
+  readonly cgroups: number;
+}
+
+/** True when `netns` is one of lab `name`'s namespaces (tss-NAME-sw or tss-NAME-hN). */
+export function belongsToLab(netns: string, name: string): boolean {
+  const rest = netns.startsWith(`${labNetnsPrefix}${name}-`) ? netns.slice(labNetnsPrefix.length + name.length + 1) : '';
+  return rest === 'sw' || /^h\d+$/.test(rest);
+}
+
+/**
+ * Removes a lab and everything it made: processes in its namespaces, mounts under its folder, its
+ * cgroups, its namespaces, its folder. Works from the record, or from the naming scheme when the
+ * record was never written (a crash right after the name was claimed).
+ */
+export async function labDown(name: string): Promise<LabDownReport> {
+  validateLabName(name);
+  requireRoot();
+  const record = await loadRecord(name).catch(async (err: unknown) => {
+    if (!(err instanceof TsswarmError)) throw err;
+    const known = (await listLabNames()).includes(name);
+    const strays = (await listNetns()).filter((ns) => belongsToLab(ns, name));
+    if (err.code === ErrorCode.NOT_FOUND && !known && strays.length === 0) throw err;
+    return undefined;
+  });
+  if (record) await saveRecord({ ...record, state: 'removing' });
+  const existing = await listNetns();
+  const namespaces = existing.filter((ns) => belongsToLab(ns, name));
+  const processes = await stopNetnsProcesses(namespaces);
+  const mounts = await unmountBelow(labDir(name));
+  const cgroups = await removeCgroupTree(labCgroupRoot(name));
+  for (const ns of namespaces) await deleteNetns(ns);
+  if (record) await releaseSubnet(name, record.subnetIndex);
+  await removeLabDir(name);
+  return { name, namespaces: namespaces.length, processes, mounts, cgroups };
+}
+
+/** Removes every lab, and any stray tss-* namespace no lab record claims. */
+export async function labDownAll(): Promise<LabDownReport[]> {
+  requireRoot();
+  const reports: LabDownReport[] = [];
+  const failures: string[] = [];
+  for (const name of await listLabNames()) {
+    try {
+      reports.push(await labDown(name));
+    } catch (err) {
+      failures.push(`${name}: ${errorMessage(err)}`);
+    }
+  }
+  const strays = (await listNetns()).filter((ns) => ns.startsWith(labNetnsPrefix));
+  if (strays.length > 0) {
+    const processes = await stopNetnsProcesses(strays);
+    for (const ns of strays) await deleteNetns(ns);
+    reports.push({ name: '(stray namespaces)', namespaces: strays.length, processes, mounts: 0, cgroups: 0 });
+  }
+  if (failures.length > 0) throw new TsswarmError(ErrorCode.EXTERNAL, `lab down --all failed for ${failures.join('; ')}`);
+  return reports;
+}
+
+/** A lab as `lab ls` shows it: its record, and whether its namespaces are all still there. */
+export interface LabStatus {
+  readonly record: LabRecord;
+  readonly healthy: boolean;
+}
+
+/** All labs with a record. */
+export async function labList(): Promise<LabStatus[]> {
+  const existing = new Set(await listNetns());
+  const out: LabStatus[] = [];
+  for (const name of await listLabNames()) {
+    const record = await loadRecord(name).catch(() => undefined);
+    if (!record) continue;
+    const healthy = existing.has(record.switchNetns) && record.hosts.every((h) => existing.has(h.netns));
+    out.push({ record, healthy });
+  }
+  return out;
+}
+
+/** Finds a host of a lab by name (h1) or underlay address. */
+export function findHost(record: LabRecord, host: string): LabHost {
+  const found = record.hosts.find((h) => h.name === host || h.address === host);
+  if (!found) {
+    const names = record.hosts.map((h) => h.name);
+    throw new TsswarmError(
+      ErrorCode.NOT_FOUND,
+      `lab "${record.name}" has no host "${host}" (hosts: ${names[0]}..${names[names.length - 1]})`,
+    );
+  }
+  return found;
+}
+
+/** Runs a command inside a lab host's namespace with the caller's stdio; resolves with its exit code. */
+export async function labExec(name: string, host: string, command: readonly string[]): Promise<number> {
+  validateLabName(name);
+  if (command.length === 0) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'lab exec needs a command after --');
+  requireRoot();
+  const record = await loadRecord(name);
+  const target = findHost(record, host);
+  return runAttached('ip', ['netns', 'exec', target.netns, ...command]);
+}
