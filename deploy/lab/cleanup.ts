@@ -55,7 +55,11 @@ export function mountsBelow(mountinfo: string, dir: string): string[] {
     .split('\n')
     .map((line) => unescapeMountPath(line.split(' ')[4] ?? ''))
     .filter((point) => point === dir || point.startsWith(prefix))
-    .sort((a, b) => b.length - a.length);
+    .sort((a, b) => depth(b) - depth(a) || b.length - a.length);
+}
+
+function depth(path: string): number {
+  return path.split('/').length;
 }
 
 function unescapeMountPath(path: string): string {
