@@ -14,7 +14,7 @@ const processPollMs = 50;
 
 /** Stops every process running in the given namespaces: SIGTERM, a grace period, then SIGKILL. */
 export async function stopNetnsProcesses(namespaces: readonly string[]): Promise<number> {
-  const pids = (await Promise.all(namespaces.map(netnsPids))).flat();
+  const pids = (await netnsPids(namespaces)).filter((pid) => pid !== process.pid);
   if (pids.length === 0) return 0;
   signalAll(pids, 'SIGTERM');
   const deadline = Date.now() + processStopGraceMs;

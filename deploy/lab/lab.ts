@@ -7,7 +7,7 @@ import { ErrorCode, TsswarmError, errorMessage } from '../../lib/errors.js';
 import { runAttached } from '../../lib/run-command.js';
 import { removeCgroupTree, stopNetnsProcesses, unmountBelow } from './cleanup.js';
 import { labCgroupRoot, labNetnsPrefix, validateLabName } from './names.js';
-import { createHost, createSwitch, deleteNetns, listNetns, plugPorts } from './netns.js';
+import { addNetns, buildSwitch, configureHost, deleteNetns, listNetns } from './netns.js';
 import {
   type LabHost,
   type LabRecord,
@@ -74,20 +74,15 @@ export async function labUp(options: LabUpOptions): Promise<LabRecord> {
 }
 
 async function build(record: LabRecord): Promise<void> {
-  await createSwitch(record.switchNetns);
-  const indexed = record.hosts.map((host, i) => ({ host, index: i + 1 }));
-  for (let start = 0; start < indexed.length; start += labUpConcurrency) {
-    const group = indexed.slice(start, start + labUpConcurrency);
-    await Promise.all(group.map(({ host, index }) => buildHost(host, index, record.switchNetns)));
-    await plugPorts(
-      record.switchNetns,
-      group.map((g) => g.index),
-    );
+  await addNetns([record.switchNetns, ...record.hosts.map((h) => h.netns)]);
+  await buildSwitch(record.switchNetns, record.hosts);
+  for (let start = 0; start < record.hosts.length; start += labUpConcurrency) {
+    await Promise.all(record.hosts.slice(start, start + labUpConcurrency).map(buildHost));
   }
 }
 
-async function buildHost(host: LabHost, index: number, switchNs: string): Promise<void> {
-  await createHost(host, index, switchNs);
+async function buildHost(host: LabHost): Promise<void> {
+  await configureHost(host);
   await mkdir(host.dataDir, { recursive: true, mode: 0o700 });
   await mkdir(host.runDir, { recursive: true, mode: 0o700 });
 }
@@ -128,7 +123,7 @@ export async function labDown(name: string): Promise<LabDownReport> {
   const processes = await stopNetnsProcesses(namespaces);
   const mounts = await unmountBelow(labDir(name));
   const cgroups = await removeCgroupTree(labCgroupRoot(name));
-  for (const ns of namespaces) await deleteNetns(ns);
+  await deleteNetns(namespaces);
   if (record) await releaseSubnet(name, record.subnetIndex);
   await removeLabDir(name);
   return { name, namespaces: namespaces.length, processes, mounts, cgroups };
@@ -149,7 +144,7 @@ export async function labDownAll(): Promise<LabDownReport[]> {
   const strays = (await listNetns()).filter((ns) => ns.startsWith(labNetnsPrefix));
   if (strays.length > 0) {
     const processes = await stopNetnsProcesses(strays);
-    for (const ns of strays) await deleteNetns(ns);
+    await deleteNetns(strays);
     reports.push({ name: '(stray namespaces)', namespaces: strays.length, processes, mounts: 0, cgroups: 0 });
   }
   if (failures.length > 0) throw new TsswarmError(ErrorCode.EXTERNAL, `lab down --all failed for ${failures.join('; ')}`);

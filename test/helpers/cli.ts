@@ -3,11 +3,22 @@
  * code. `npm test` builds before it runs the tests.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository root. */
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Repository root: the nearest folder above this file with a package.json (works from dist/ too). */
+export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRepoRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${start}`);
+    dir = up;
+  }
+  return dir;
+}
 /** The built CLI entry point. */
 export const tsswarmBin = join(repoRoot, 'dist', 'cli', 'tsswarm.js');
 /** Longest a CLI call may take in a test. */

@@ -3,10 +3,11 @@
  * suite). `npm test` fails when the second scan has anything the first did not.
  */
 import { execFile } from 'node:child_process';
-import { readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { listNetns, netnsPids } from '../../deploy/lab/netns.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -69,8 +70,7 @@ export async function scan(self: number = process.pid): Promise<Scan> {
 }
 
 async function scanNamespaces(): Promise<string[]> {
-  const names = await readdir('/run/netns').catch(() => [] as string[]);
-  return names.filter((n) => n.startsWith(netnsPrefix)).sort();
+  return (await listNetns()).filter((n) => n.startsWith(netnsPrefix));
 }
 
 async function scanCgroups(): Promise<string[]> {
@@ -99,7 +99,7 @@ async function ancestry(pid: number): Promise<Set<number>> {
 
 async function scanProcesses(self: number): Promise<string[]> {
   const mine = await ancestry(self);
-  const netnsInodes = await labNetnsInodes();
+  const inLabs = new Set(await netnsPids(await scanNamespaces()));
   const found: string[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -107,17 +107,7 @@ async function scanProcesses(self: number): Promise<string[]> {
     if (mine.has(pid)) continue;
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ').trim();
     if (cmdline === '') continue;
-    const netns = await readlink(`/proc/${pid}/ns/net`).catch(() => '');
-    if (ourProcessPattern.test(cmdline) || netnsInodes.has(netns)) found.push(`${pid} ${cmdline.slice(0, 160)}`);
+    if (ourProcessPattern.test(cmdline) || inLabs.has(pid)) found.push(`${pid} ${cmdline.slice(0, 160)}`);
   }
   return found;
-}
-
-async function labNetnsInodes(): Promise<Set<string>> {
-  const out = new Set<string>();
-  for (const name of await scanNamespaces()) {
-    const s = await stat(join('/run/netns', name)).catch(() => undefined);
-    if (s) out.add(`net:[${s.ino}]`);
-  }
-  return out;
 }
