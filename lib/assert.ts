@@ -15,5 +15,14 @@ export function assert(condition: unknown, message = 'assertion failed'): assert
 
 /** Marks the end of an exhaustive switch: the compiler proves it unreachable, the runtime agrees. */
 export function assertNever(value: never, what = 'value'): never {
-  throw new AssertionError(`unexpected ${what}: ${JSON.stringify(value)}`);
+  throw new AssertionError(`unexpected ${what}: ${describe(value)}`);
+}
+
+/** JSON for the message when possible; BigInts and cyclic objects make JSON.stringify throw. */
+function describe(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }

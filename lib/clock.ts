@@ -48,6 +48,7 @@ export class FakeClock implements Clock {
   private current: number;
   private seq = 0;
   private timers: PendingTimer[] = [];
+  private advancing = false;
 
   constructor(startMs = 0) {
     this.current = startMs;
@@ -80,15 +81,21 @@ export class FakeClock implements Clock {
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
   advance(ms: number): void {
     assert(ms >= 0, `cannot move time backwards by ${ms}`);
+    assert(!this.advancing, 'FakeClock.advance called from inside a timer');
     const target = this.current + ms;
-    for (;;) {
-      const next = this.nextDue(target);
-      if (next === undefined) break;
-      this.timers = this.timers.filter((t) => t !== next);
-      this.current = next.due;
-      next.fn();
+    this.advancing = true;
+    try {
+      for (;;) {
+        const next = this.nextDue(target);
+        if (next === undefined) break;
+        this.timers = this.timers.filter((t) => t !== next);
+        this.current = next.due;
+        next.fn();
+      }
+      this.current = target;
+    } finally {
+      this.advancing = false;
     }
-    this.current = target;
   }
 
   private nextDue(limit: number): PendingTimer | undefined {

@@ -6,3 +6,4 @@ export { type Rng, seededRng, randomRng } from './rng.js';
 export { newId, newIdFrom, isId, shortId, idAlphabet, idLength } from './ids.js';
 export { type Logger, createLogger, silentLogger } from './log.js';
 export { BoundedQueue } from './bounded-queue.js';
+export { runCommand, runAttached, type CommandResult, type RunOptions, maxCommandOutputBytes, defaultCommandTimeoutMs } from './run-command.js';
