@@ -96,10 +96,14 @@ export interface LabDownReport {
   readonly cgroups: number;
 }
 
-/** True when `netns` is one of lab `name`'s namespaces (tss-NAME-sw or tss-NAME-hN). */
+/**
+ * True when `netns` is one of lab `name`'s namespaces: tss-NAME-sw, tss-NAME-hN, or a namespace that
+ * something running on host hN made for itself, tss-NAME-hN.SUFFIX (lab names have no dots, so no
+ * lab can claim another's namespaces).
+ */
 export function belongsToLab(netns: string, name: string): boolean {
   const rest = netns.startsWith(`${labNetnsPrefix}${name}-`) ? netns.slice(labNetnsPrefix.length + name.length + 1) : '';
-  return rest === 'sw' || /^h\d+$/.test(rest);
+  return rest === 'sw' || /^h\d+(\.[a-z0-9][a-z0-9.-]*)?$/.test(rest);
 }
 
 /**

@@ -56,6 +56,11 @@ export function hostNetns(lab: string, host: string): string {
   return `${labNetnsPrefix}${lab}-${host}`;
 }
 
+/** A namespace that something on a lab host makes for itself (an endpoint, a container): tss-LAB-hN.SUFFIX. */
+export function hostSubNetns(hostNetnsName: string, suffix: string): string {
+  return `${hostNetnsName}.${suffix}`;
+}
+
 /** The network namespace holding a lab's switch bridge. */
 export function switchNetns(lab: string): string {
   return `${labNetnsPrefix}${lab}-sw`;

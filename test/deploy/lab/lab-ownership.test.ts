@@ -10,6 +10,10 @@ t.test('a lab claims only its own namespaces, never a lab whose name extends its
   t.notOk(belongsToLab('tss-ab-h1', 'a'));
   t.notOk(belongsToLab('other', 'a'));
   t.ok(belongsToLab('tss-a-b-h1', 'a-b'));
+  t.ok(belongsToLab('tss-a-h2.ep3', 'a'), 'a namespace made on host h2 belongs to the lab');
+  t.notOk(belongsToLab('tss-a-h1-h1.ep3', 'a'), 'but not one made on a host of lab "a-h1"');
+  t.ok(belongsToLab('tss-a-h1-h1.ep3', 'a-h1'));
+  t.notOk(belongsToLab('tss-a-h2.', 'a'));
 });
 
 t.test('planLab lays out hosts, addresses, folders and cgroups', async (t) => {

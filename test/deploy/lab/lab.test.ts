@@ -100,9 +100,11 @@ t.test('lab down removes a lab whose record was never written (crash right after
   downOnTeardown(t, name);
   execFileSync('mkdir', ['-p', `/var/lib/tsswarm/labs/${name}`]);
   execFileSync('ip', ['netns', 'add', `tss-${name}-h1`]);
+  execFileSync('ip', ['netns', 'add', `tss-${name}-h1.ep1`]);
   const down = await tsswarm('lab', 'down', name);
   t.equal(down.code, 0, down.stderr);
   t.notOk(netnsList().includes(`tss-${name}-h1`));
+  t.notOk(netnsList().includes(`tss-${name}-h1.ep1`), 'namespaces made on a host go with the lab');
 });
 
 t.test('bad input: one clear line, exit code 2, nothing changed', async (t) => {
