@@ -5,7 +5,9 @@
 import { mkdir } from 'node:fs/promises';
 import { ErrorCode, TsswarmError, errorMessage } from '../../lib/errors.js';
 import { runAttached } from '../../lib/run-command.js';
-import { removeCgroupTree, stopNetnsProcesses, unmountBelow } from './cleanup.js';
+import { removeCgroupTree } from '../../lib/cgroups.js';
+import { unmountBelow } from '../../lib/mounts.js';
+import { stopNetnsProcesses } from './cleanup.js';
 import { labCgroupRoot, labNetnsPrefix, validateLabName } from './names.js';
 import { addNetns, buildSwitch, configureHost, deleteNetns, listNetns } from './netns.js';
 import {

@@ -18,7 +18,7 @@ if (mode === 'snapshot') {
 const before = JSON.parse(await readFile(file, 'utf8')) as Scan;
 const found = leftovers(before, now);
 if (found.length === 0) {
-  process.stdout.write('leftovers: none (namespaces, mounts, cgroups, nft tables, processes, temp dirs)\n');
+  process.stdout.write('leftovers: none (namespaces, mounts, cgroups, nft tables, processes, temp dirs, stray files)\n');
   process.exit(0);
 }
 process.stdout.write(`leftovers: the suite left ${found.length} thing(s) behind:\n${found.map((f) => `  ${f}\n`).join('')}`);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { leftovers, ourMounts, ourNftTables, type Scan } from './scan.js';
 
-const empty: Scan = { namespaces: [], mounts: [], cgroups: [], nftTables: [], processes: [], tempDirs: [] };
+const empty: Scan = { namespaces: [], mounts: [], cgroups: [], nftTables: [], processes: [], tempDirs: [], strayFiles: [] };
 
 t.test('only what is new after the suite counts as left over', async (t) => {
   const before: Scan = { ...empty, namespaces: ['tss-old-h1'], processes: ['10 conmon'] };

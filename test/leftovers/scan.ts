@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { listNetns, netnsPids } from '../../deploy/lab/netns.js';
+import { repoRoot } from '../helpers/cli.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -19,6 +20,8 @@ export interface Scan {
   readonly nftTables: readonly string[];
   readonly processes: readonly string[];
   readonly tempDirs: readonly string[];
+  /** Files in the repository that git neither tracks nor ignores. */
+  readonly strayFiles: readonly string[];
 }
 
 /** Prefix of temp dirs that tests make (see test/helpers/temp-dir.ts). */
@@ -58,15 +61,19 @@ export function ourNftTables(listing: string): string[] {
 
 /** Scans the machine. `self` is the pid whose ancestry is excluded from the process list. */
 export async function scan(self: number = process.pid): Promise<Scan> {
-  const [namespaces, mounts, cgroups, nftTables, processes, tempDirs] = await Promise.all([
+  const [namespaces, mounts, cgroups, nftTables, processes, tempDirs, strayFiles] = await Promise.all([
     scanNamespaces(),
     readFile('/proc/self/mountinfo', 'utf8').then(ourMounts),
     scanCgroups(),
     execFileAsync('nft', ['list', 'tables']).then((r) => ourNftTables(r.stdout), () => []),
     scanProcesses(self),
     readdir(tmpdir()).then((names) => names.filter((n) => n.startsWith(testTempPrefix)).map((n) => join(tmpdir(), n))),
+    execFileAsync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repoRoot }).then(
+      (r) => r.stdout.split('\n').filter((l) => l.startsWith('?? ')).map((l) => l.slice(3)),
+      () => [],
+    ),
   ]);
-  return { namespaces, mounts, cgroups, nftTables, processes, tempDirs };
+  return { namespaces, mounts, cgroups, nftTables, processes, tempDirs, strayFiles };
 }
 
 async function scanNamespaces(): Promise<string[]> {

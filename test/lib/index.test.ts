@@ -8,9 +8,12 @@ import * as ids from '../../lib/ids.js';
 import * as log from '../../lib/log.js';
 import * as boundedQueue from '../../lib/bounded-queue.js';
 import * as runCommand from '../../lib/run-command.js';
+import * as mounts from '../../lib/mounts.js';
+import * as cgroups from '../../lib/cgroups.js';
+import * as units from '../../lib/units.js';
 
 t.test('the index re-exports every runtime export of each module, unchanged', async (t) => {
-  const modules = { assertModule, errors, clock, rng, ids, log, boundedQueue, runCommand };
+  const modules = { assertModule, errors, clock, rng, ids, log, boundedQueue, runCommand, mounts, cgroups, units };
   const barrel = lib as Record<string, unknown>;
   for (const [file, mod] of Object.entries(modules)) {
     for (const [name, value] of Object.entries(mod)) {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mountsBelow } from '../../../deploy/lab/cleanup.js';
+import { mountsBelow } from '../../lib/mounts.js';
 
 const mountinfo = [
   '22 1 0:21 / /sys rw - sysfs sysfs rw',

@@ -1,0 +1,46 @@
+/**
+ * cgroup helpers that work on v1 (hybrid) and v2 hierarchies alike.
+ */
+import { readdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Where cgroup hierarchies are mounted. */
+export const cgroupRoot = '/sys/fs/cgroup';
+
+/** Removes the cgroup `relPath` (and its children, deepest first) from every hierarchy that has it. */
+export async function removeCgroupTree(relPath: string): Promise<number> {
+  const hierarchies = await readdir(cgroupRoot).catch(() => [] as string[]);
+  let removed = 0;
+  for (const h of hierarchies) removed += await rmdirTree(join(cgroupRoot, h, relPath));
+  return removed;
+}
+
+async function rmdirTree(dir: string): Promise<number> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const e of entries) if (e.isDirectory()) removed += await rmdirTree(join(dir, e.name));
+  await rmdir(dir);
+  return removed + 1;
+}
+
+/** True when the unified (v2) hierarchy is the only one. */
+export async function isCgroupV2Only(): Promise<boolean> {
+  const entries = await readdir(cgroupRoot).catch(() => [] as string[]);
+  return entries.includes('cgroup.controllers');
+}
+
+/**
+ * The folder of cgroup `relPath` in the hierarchy that holds `controller` (cgroup v1: the mount whose
+ * name lists it, e.g. cpu,cpuacct; cgroup v2: the unified root).
+ */
+export async function controllerPath(controller: string, relPath: string): Promise<string> {
+  if (await isCgroupV2Only()) return join(cgroupRoot, relPath);
+  const hierarchies = await readdir(cgroupRoot).catch(() => [] as string[]);
+  const h = hierarchies.find((name) => name.split(',').includes(controller));
+  return join(cgroupRoot, h ?? controller, relPath);
+}

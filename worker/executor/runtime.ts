@@ -1,0 +1,217 @@
+/**
+ * The container runtime of one host: create, start, wait, stop, remove, inspect, list, exec, logs.
+ * runc runs the containers and conmon holds them, so they (and their logs) outlive this process; all
+ * state is on disk (records) or with runc and conmon, and is read back on demand.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeCgroupTree } from '../../lib/cgroups.js';
+import { ErrorCode, TsswarmError } from '../../lib/errors.js';
+import { conmonCreate } from './conmon.js';
+import { validateContainerConfig, type ContainerConfig } from './container-config.js';
+import { listContainerRecords, loadContainerRecord, saveContainerRecord, type ContainerRecord } from './container-store.js';
+import { readExitStatus, waitForExit, type ExitStatus } from './exit-status.js';
+import { buildOciSpec } from './oci-spec.js';
+import { containerPaths, type ContainerPaths, type RuntimeDirs } from './paths.js';
+import { mountRootfs, unmountRootfs } from './rootfs.js';
+import { Runc } from './runc.js';
+import { resolveUser } from './user.js';
+
+/** What a container is doing now. */
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+/** A container as `inspect` and `ls` show it. */
+export interface ContainerInfo {
+  readonly record: ContainerRecord;
+  readonly status: ContainerStatus;
+  readonly pid: number | undefined;
+  readonly exit: ExitStatus | undefined;
+}
+
+/** Settings of a runtime. */
+export interface RuntimeOptions extends RuntimeDirs {
+  /** cgroup under which containers go (relative to each hierarchy's root), e.g. "tsswarm". */
+  readonly cgroupParent: string;
+}
+
+/** What create() needs besides the config. */
+export interface CreateRequest {
+  readonly config: ContainerConfig;
+  readonly image: string;
+  readonly imageId: string;
+  readonly lowerDirs: readonly string[];
+  readonly autoRemove: boolean;
+}
+
+/** Poll period while waiting for a stopped container's exit file after SIGKILL. */
+const killSettleMs = 5_000;
+
+/** One host's containers. */
+export class Runtime {
+  private readonly runc: Runc;
+
+  constructor(private readonly options: RuntimeOptions) {
+    this.runc = new Runc(join(options.runDir, 'runc'));
+  }
+
+  private paths(id: string): ContainerPaths {
+    return containerPaths(this.options, id);
+  }
+
+  /** Creates a container (rootfs mounted, process not started). Nothing is left behind on failure. */
+  async create(request: CreateRequest): Promise<ContainerInfo> {
+    const { config } = request;
+    validateContainerConfig(config);
+    const existing = await this.list();
+    if (existing.some((c) => c.record.config.name === config.name)) {
+      throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `the container name "${config.name}" is already in use`);
+    }
+    const p = this.paths(config.id);
+    const record: ContainerRecord = {
+      version: 1,
+      config,
+      image: request.image,
+      imageId: request.imageId,
+      lowerDirs: request.lowerDirs,
+      cgroupsPath: `/${this.options.cgroupParent}/${config.id}`,
+      createdAt: new Date().toISOString(),
+      autoRemove: request.autoRemove,
+    };
+    try {
+      await saveContainerRecord(this.options, record);
+      await Promise.all([p.exitDir, p.persistDir, p.etcDir, p.runcRoot, p.socketDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
+      await mountRootfs({ lowerDirs: request.lowerDirs, upperDir: p.upperDir, workDir: p.workDir, mountPoint: p.rootfs });
+      const etcFiles = await this.writeEtcFiles(config, p);
+      const user = resolveUser(config.user, await readImageFile(p.rootfs, 'etc/passwd'), await readImageFile(p.rootfs, 'etc/group'));
+      const spec = buildOciSpec({ ...config, etcFiles }, user, { rootfs: p.rootfs, cgroupsPath: record.cgroupsPath });
+      await writeFile(p.specFile, JSON.stringify(spec));
+      await conmonCreate(config.id, config.name, p);
+      return await this.inspect(config.id);
+    } catch (err) {
+      await this.destroy(record).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async writeEtcFiles(config: ContainerConfig, p: ContainerPaths): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
+    const files = { hosts: join(p.etcDir, 'hosts'), resolvConf: join(p.etcDir, 'resolv.conf'), hostname: join(p.etcDir, 'hostname') };
+    const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${config.hostname}\n`;
+    const resolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    await writeFile(files.hosts, hosts);
+    await writeFile(files.resolvConf, resolv);
+    await writeFile(files.hostname, `${config.hostname}\n`);
+    return files;
+  }
+
+  /** Starts a created container. */
+  async start(id: string): Promise<void> {
+    const info = await this.inspect(id);
+    if (info.status === 'running') return;
+    if (info.status === 'exited') {
+      throw new TsswarmError(ErrorCode.CONFLICT, `container ${info.record.config.name} has exited; its process cannot be started again`);
+    }
+    await this.runc.start(id);
+    await saveContainerRecord(this.options, { ...info.record, startedAt: new Date().toISOString() });
+  }
+
+  /** Waits for the container to end. */
+  async wait(id: string, timeoutMs?: number): Promise<ExitStatus> {
+    await loadContainerRecord(this.options, id);
+    const p = this.paths(id);
+    return waitForExit(p.exitFile, p.oomFile, timeoutMs);
+  }
+
+  /** Stops a container: its stop signal, the grace period, then SIGKILL to every process. */
+  async stop(id: string, graceMs?: number): Promise<ExitStatus | undefined> {
+    const info = await this.inspect(id);
+    if (info.status === 'exited') return info.exit;
+    if (info.status === 'created') {
+      await this.runc.kill(id, 'KILL', true);
+      return this.wait(id, killSettleMs).catch(() => undefined);
+    }
+    const grace = graceMs ?? info.record.config.stopGracePeriodMs;
+    await this.runc.kill(id, info.record.config.stopSignal);
+    const ended = await this.wait(id, grace).catch(() => undefined);
+    if (ended) return ended;
+    await this.runc.kill(id, 'KILL', true);
+    return this.wait(id, killSettleMs);
+  }
+
+  /** Removes a container; a running one only with `force` (which kills it first). */
+  async remove(id: string, force: boolean): Promise<void> {
+    const info = await this.inspect(id);
+    if (info.status === 'running' && !force) {
+      throw new TsswarmError(
+        ErrorCode.CONFLICT,
+        `cannot remove container ${info.record.config.name}: it is running (stop it first, or use --force)`,
+      );
+    }
+    if (info.status !== 'exited') {
+      await this.runc.kill(id, 'KILL', true);
+      await this.wait(id, killSettleMs).catch(() => undefined);
+    }
+    await this.destroy(info.record);
+  }
+
+  /** Deletes everything of a container: runc state, mounts, cgroup, folder. */
+  private async destroy(record: ContainerRecord): Promise<void> {
+    const p = this.paths(record.config.id);
+    await this.runc.delete(record.config.id, true);
+    await unmountRootfs(p.rootfs);
+    await removeCgroupTree(record.cgroupsPath.slice(1));
+    await rm(p.dir, { recursive: true, force: true });
+  }
+
+  /** A container's current state; NOT_FOUND for an unknown ID. */
+  async inspect(id: string): Promise<ContainerInfo> {
+    const record = await loadContainerRecord(this.options, id);
+    const p = this.paths(id);
+    const exit = await readExitStatus(p.exitFile, p.oomFile);
+    if (exit) return { record, status: 'exited', pid: undefined, exit };
+    const state = await this.runc.state(id);
+    if (state && (state.status === 'running' || state.status === 'paused')) return { record, status: 'running', pid: state.pid, exit: undefined };
+    if (state && (state.status === 'created' || state.status === 'creating')) return { record, status: 'created', pid: state.pid, exit: undefined };
+    // runc says stopped (or forgot it) but conmon has not written the exit file yet: give it a moment.
+    const late = await waitForExit(p.exitFile, p.oomFile, 1_000).catch(() => undefined);
+    return { record, status: 'exited', pid: undefined, exit: late };
+  }
+
+  /** Every container, oldest first. */
+  async list(): Promise<ContainerInfo[]> {
+    const records = await listContainerRecords(this.options);
+    const infos = await Promise.all(records.map((r) => this.inspect(r.config.id).catch(() => undefined)));
+    return infos.filter((i): i is ContainerInfo => i !== undefined);
+  }
+
+  /** Finds a container by full ID, unique ID prefix, or name. */
+  async resolve(idOrName: string): Promise<string> {
+    const records = await listContainerRecords(this.options);
+    const byName = records.find((r) => r.config.name === idOrName);
+    if (byName) return byName.config.id;
+    const matches = records.filter((r) => r.config.id.startsWith(idOrName));
+    if (matches.length === 1 && matches[0]) return matches[0].config.id;
+    if (matches.length > 1) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `"${idOrName}" matches ${matches.length} containers; give more of the ID`);
+    throw new TsswarmError(ErrorCode.NOT_FOUND, `no such container: ${idOrName}`);
+  }
+
+  /** Runs a process in a running container with the caller's stdio. */
+  async exec(id: string, args: readonly string[], tty: boolean): Promise<number> {
+    const info = await this.inspect(id);
+    if (info.status !== 'running') throw new TsswarmError(ErrorCode.CONFLICT, `container ${info.record.config.name} is not running`);
+    return this.runc.execAttached(id, args, { tty });
+  }
+
+  /** Host PIDs of a running container's processes. */
+  async pids(id: string): Promise<number[]> {
+    return this.runc.pids(id);
+  }
+
+  /** Path of the container's k8s-file log. */
+  logPath(id: string): string {
+    return this.paths(id).logPath;
+  }
+}
+
+async function readImageFile(rootfs: string, rel: string): Promise<string> {
+  return readFile(join(rootfs, rel), 'utf8').catch(() => '');
+}
