@@ -82,17 +82,19 @@ t.test('lab down stops processes left running inside the lab', async (t) => {
   downOnTeardown(t, name);
   t.equal((await tsswarm('lab', 'up', name, '--hosts', '2', '--no-daemons')).code, 0);
   const sleeper = tsswarm('lab', 'exec', name, 'h2', '--', 'sleep', '300');
-  await new Promise((r) => setTimeout(r, 300));
-  const pids = execFileSync('ip', ['netns', 'pids', `tss-${name}-h2`], { encoding: 'utf8' }).trim();
-  t.match(pids, /^\d+/, 'a process runs inside h2');
+  let pids = '';
+  for (let tries = 0; tries < 100 && pids === ''; tries++) {
+    await new Promise((r) => setTimeout(r, 50));
+    pids = execFileSync('ip', ['netns', 'pids', `tss-${name}-h2`], { encoding: 'utf8' }).trim();
+  }
+  t.match(pids, /^\d+$/, 'a process runs inside h2');
   const down = await tsswarm('lab', 'down', name);
   t.equal(down.code, 0);
   t.match(down.stdout, /1 processes/);
   const ended = await sleeper;
   t.not(ended.code, 0, 'the process was stopped');
-  for (const pid of pids.split('\n')) {
-    t.throws(() => process.kill(Number(pid), 0), 'the process is gone');
-  }
+  const pid = Number(pids);
+  if (pid > 1) t.throws(() => process.kill(pid, 0), 'the process is gone');
 });
 
 t.test('lab down removes a lab whose record was never written (crash right after the name was claimed)', async (t) => {
