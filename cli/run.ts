@@ -19,9 +19,15 @@ const userErrorCodes: ReadonlySet<string> = new Set([
   ErrorCode.PERMISSION,
 ]);
 
+/** Exit codes docker's `run` uses when the container's command cannot start. */
+const commandExitCodes: Readonly<Partial<Record<string, number>>> = {
+  [ErrorCode.COMMAND_NOT_FOUND]: 127,
+  [ErrorCode.COMMAND_NOT_EXECUTABLE]: 126,
+};
+
 /** The exit code for a thrown value. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof TsswarmError) return userErrorCodes.has(err.code) ? exitUsage : exitFailure;
+  if (err instanceof TsswarmError) return commandExitCodes[err.code] ?? (userErrorCodes.has(err.code) ? exitUsage : exitFailure);
   return exitFailure;
 }
 

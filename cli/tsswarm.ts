@@ -3,6 +3,8 @@
  * `tsswarm`: the command-line client. Each command group lives in cli/commands/.
  */
 import { Command } from 'commander';
+import { containerCommand, containerShortcuts } from './commands/container.js';
+import { imageCommand } from './commands/image.js';
 import { labCommand } from './commands/lab.js';
 import { runProgram } from './run.js';
 import { version } from './version.js';
@@ -10,7 +12,11 @@ import { version } from './version.js';
 const program = new Command('tsswarm')
   .description('Swarm-style cluster orchestrator')
   .version(version, '-v, --version')
+  .option('-H, --host <unix:///path>', 'tsswarmd control socket (default: TSSWARM_HOST or unix:///run/tsswarm/tsswarmd.sock)')
   .enablePositionalOptions()
-  .addCommand(labCommand());
+  .addCommand(containerCommand())
+  .addCommand(labCommand())
+  .addCommand(imageCommand());
+for (const shortcut of containerShortcuts()) program.addCommand(shortcut);
 
 await runProgram(program, process.argv);

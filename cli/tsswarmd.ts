@@ -1,23 +1,58 @@
 #!/usr/bin/env node
 /**
- * `tsswarmd`: the per-host daemon (manager, worker and netd roles). The flags are fixed by
- * DESIGN.md; the roles themselves arrive with the cluster issue, so for now it validates its flags
- * and refuses to start with a clear message rather than pretending to run.
+ * `tsswarmd`: the per-host daemon. Today it serves the Engine (containers on this host) on the
+ * control socket; the manager, worker and netd roles join it with the cluster issue. Containers are
+ * held by conmon, so stopping or killing tsswarmd leaves them running; a restarted tsswarmd picks
+ * them up again.
  */
 import { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createLogger } from '../lib/log.js';
 import { ErrorCode, TsswarmError } from '../lib/errors.js';
+import { Engine, serveEngine, storeImageResolver } from '../worker/engine/index.js';
+import { ImageService } from '../worker/images/image-service.js';
+import { defaultSocketPath } from './engine-client.js';
+import { collect } from './container-flags.js';
 import { runProgram } from './run.js';
 import { version } from './version.js';
+
+interface DaemonFlags {
+  dataDir: string;
+  runDir: string;
+  socket?: string;
+  cgroupParent: string;
+  insecureRegistry?: string[];
+}
+
+const cgroupParentPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/;
 
 const program = new Command('tsswarmd')
   .description('tsswarm daemon: one per host')
   .version(version, '-v, --version')
-  .requiredOption('--data-dir <dir>', 'state directory')
-  .option('--listen-addr <ip:port>', 'manager gRPC address', '0.0.0.0:2377')
-  .option('--advertise-addr <ip>', 'address other nodes use to reach this one')
-  .option('--hostname <name>', 'node name shown by `node ls`')
-  .action(() => {
-    throw new TsswarmError(ErrorCode.UNSUPPORTED, 'the daemon roles are not built yet (cluster issue); nothing was started');
+  .option('--data-dir <dir>', 'state directory', '/var/lib/tsswarm')
+  .option('--run-dir <dir>', 'runtime directory (runc state, sockets)', '/run/tsswarm')
+  .option('--socket <path>', `control socket (default ${defaultSocketPath}, or RUN_DIR/tsswarmd.sock when --run-dir is given)`)
+  .option('--cgroup-parent <path>', 'cgroup under which containers go', 'tsswarm')
+  .option('--insecure-registry <host:port>', 'plain-HTTP registry on a loopback or lab address (repeatable)', collect)
+  .action(async (flags: DaemonFlags) => {
+    if (process.getuid?.() !== 0) throw new TsswarmError(ErrorCode.PERMISSION, 'tsswarmd must run as root');
+    if (!cgroupParentPattern.test(flags.cgroupParent)) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `invalid --cgroup-parent ${JSON.stringify(flags.cgroupParent)}`);
+    const log = createLogger('tsswarmd');
+    await mkdir(flags.dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(flags.runDir, { recursive: true, mode: 0o700 });
+    const images = new ImageService({ dataDir: flags.dataDir, insecureRegistries: flags.insecureRegistry ?? [] });
+    const engine = new Engine({ dataDir: flags.dataDir, runDir: flags.runDir, cgroupParent: flags.cgroupParent }, storeImageResolver(images), log);
+    await engine.recover();
+    const socket = flags.socket ?? (flags.runDir === '/run/tsswarm' ? defaultSocketPath : join(flags.runDir, 'tsswarmd.sock'));
+    const server = await serveEngine(engine, socket);
+    log.info({ socket, dataDir: flags.dataDir, version }, 'tsswarmd ready');
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    log.info('shutting down; containers keep running');
+    await server.close();
   });
 
 await runProgram(program, process.argv);

@@ -29,6 +29,10 @@ export const ErrorCode = {
   NO_SUITABLE_NODE: 'ENOSUITABLENODE',
   /** The caller lacks the privilege for the operation (e.g. not root). */
   PERMISSION: 'EPERM',
+  /** A container's command does not exist in its image (`run` exits 127, as docker). */
+  COMMAND_NOT_FOUND: 'ECMDNOTFOUND',
+  /** A container's command exists but cannot be executed (`run` exits 126, as docker). */
+  COMMAND_NOT_EXECUTABLE: 'ECMDNOEXEC',
 } as const;
 
 /** One of the stable error codes. */

@@ -108,6 +108,29 @@ export const schema = $loadSchema({
         AssignmentChange: {"fields":{"action":{"type":"AssignmentAction","id":1},"assignment":{"type":"Assignment","id":2}}},
         AssignmentsMessage: {"fields":{"type":{"type":"AssignmentsMessageType","id":1},"appliesTo":{"type":"string","id":2},"resultsIn":{"type":"string","id":3},"changes":{"rule":"repeated","type":"AssignmentChange","id":4}}},
         Dispatcher: {"methods":{"Session":{"requestType":"SessionRequest","responseType":"SessionMessage","responseStream":true},"Heartbeat":{"requestType":"HeartbeatRequest","responseType":"HeartbeatResponse"},"UpdateTaskStatus":{"requestType":"UpdateTaskStatusRequest","responseType":"UpdateTaskStatusResponse"},"Assignments":{"requestType":"AssignmentsRequest","responseType":"AssignmentsMessage","responseStream":true}}},
+        ContainerMount: {"fields":{"type":{"type":"string","id":1},"source":{"type":"string","id":2},"target":{"type":"string","id":3},"readOnly":{"type":"bool","id":4},"tmpfsSizeBytes":{"type":"int64","id":5},"tmpfsMode":{"type":"uint32","id":6}}},
+        ContainerCreateRequest: {"fields":{"image":{"type":"string","id":1},"name":{"type":"string","id":2},"entrypoint":{"rule":"repeated","type":"string","id":3},"entrypointSet":{"type":"bool","id":4},"cmd":{"rule":"repeated","type":"string","id":5},"env":{"rule":"repeated","type":"string","id":6},"workingDir":{"type":"string","id":7},"user":{"type":"string","id":8},"hostname":{"type":"string","id":9},"labels":{"keyType":"string","type":"string","id":10},"mounts":{"rule":"repeated","type":"ContainerMount","id":11},"memoryBytes":{"type":"int64","id":12},"nanoCpus":{"type":"int64","id":13},"cpuShares":{"type":"int64","id":14},"pidsLimit":{"type":"int64","id":15},"readOnly":{"type":"bool","id":16},"stopSignal":{"type":"string","id":17},"stopTimeout":{"type":"Duration","id":18},"stopTimeoutSet":{"type":"bool","id":19},"autoRemove":{"type":"bool","id":20}}},
+        ContainerCreateResponse: {"fields":{"id":{"type":"string","id":1},"warnings":{"rule":"repeated","type":"string","id":2}}},
+        ContainerRef: {"fields":{"id":{"type":"string","id":1}}},
+        ContainerStopRequest: {"fields":{"id":{"type":"string","id":1},"timeout":{"type":"Duration","id":2},"timeoutSet":{"type":"bool","id":3}}},
+        ContainerRemoveRequest: {"fields":{"id":{"type":"string","id":1},"force":{"type":"bool","id":2}}},
+        ContainerRunState: {"values":{"CONTAINER_RUN_STATE_UNKNOWN":0,"CONTAINER_RUN_STATE_CREATED":1,"CONTAINER_RUN_STATE_RUNNING":2,"CONTAINER_RUN_STATE_EXITED":3}},
+        ContainerSummary: {"fields":{"id":{"type":"string","id":1},"name":{"type":"string","id":2},"image":{"type":"string","id":3},"command":{"type":"string","id":4},"createdAt":{"type":"Timestamp","id":5},"state":{"type":"ContainerRunState","id":6},"exitCode":{"type":"int32","id":7},"oomKilled":{"type":"bool","id":8},"startedAt":{"type":"Timestamp","id":9},"finishedAt":{"type":"Timestamp","id":10},"pid":{"type":"int64","id":11}}},
+        ContainerListRequest: {"fields":{"all":{"type":"bool","id":1}}},
+        ContainerListResponse: {"fields":{"containers":{"rule":"repeated","type":"ContainerSummary","id":1}}},
+        ContainerInspectResponse: {"fields":{"summary":{"type":"ContainerSummary","id":1},"json":{"type":"string","id":2}}},
+        ContainerWaitResponse: {"fields":{"exitCode":{"type":"int32","id":1},"oomKilled":{"type":"bool","id":2}}},
+        ContainerLogsRequest: {"fields":{"id":{"type":"string","id":1},"follow":{"type":"bool","id":2},"since":{"type":"Timestamp","id":3},"sinceSet":{"type":"bool","id":4},"tail":{"type":"int64","id":5},"tailSet":{"type":"bool","id":6}}},
+        LogStream: {"values":{"LOG_STREAM_UNKNOWN":0,"LOG_STREAM_STDOUT":1,"LOG_STREAM_STDERR":2}},
+        LogEntry: {"fields":{"stream":{"type":"LogStream","id":1},"time":{"type":"string","id":2},"text":{"type":"string","id":3}}},
+        ExecStart: {"fields":{"id":{"type":"string","id":1},"cmd":{"rule":"repeated","type":"string","id":2},"env":{"rule":"repeated","type":"string","id":3},"workingDir":{"type":"string","id":4},"interactive":{"type":"bool","id":5}}},
+        ExecInput: {"oneofs":{"frame":{"oneof":["start","stdin","stdinClose"]}},"fields":{"start":{"type":"ExecStart","id":1},"stdin":{"type":"bytes","id":2},"stdinClose":{"type":"bool","id":3}}},
+        ExecOutput: {"oneofs":{"frame":{"oneof":["stdout","stderr","exitCode"]}},"fields":{"stdout":{"type":"bytes","id":1},"stderr":{"type":"bytes","id":2},"exitCode":{"type":"int32","id":3}}},
+        ContainerStatsResponse: {"fields":{"memoryUsageBytes":{"type":"int64","id":1},"memoryLimitBytes":{"type":"int64","id":2},"cpuPercent":{"type":"double","id":3},"pidsCurrent":{"type":"int64","id":4}}},
+        ContainerProcess: {"fields":{"pid":{"type":"int64","id":1},"user":{"type":"string","id":2},"command":{"type":"string","id":3}}},
+        ContainerTopResponse: {"fields":{"processes":{"rule":"repeated","type":"ContainerProcess","id":1}}},
+        Empty: {"fields":{}},
+        Engine: {"methods":{"ContainerCreate":{"requestType":"ContainerCreateRequest","responseType":"ContainerCreateResponse"},"ContainerStart":{"requestType":"ContainerRef","responseType":"Empty"},"ContainerStop":{"requestType":"ContainerStopRequest","responseType":"ContainerWaitResponse"},"ContainerRemove":{"requestType":"ContainerRemoveRequest","responseType":"Empty"},"ContainerList":{"requestType":"ContainerListRequest","responseType":"ContainerListResponse"},"ContainerInspect":{"requestType":"ContainerRef","responseType":"ContainerInspectResponse"},"ContainerWait":{"requestType":"ContainerRef","responseType":"ContainerWaitResponse"},"ContainerLogs":{"requestType":"ContainerLogsRequest","responseType":"LogEntry","responseStream":true},"ContainerExec":{"requestType":"ExecInput","requestStream":true,"responseType":"ExecOutput","responseStream":true},"ContainerStats":{"requestType":"ContainerRef","responseType":"ContainerStatsResponse"},"ContainerTop":{"requestType":"ContainerRef","responseType":"ContainerTopResponse"}}},
         TaskState: {"values":{"TASK_STATE_NEW":0,"TASK_STATE_PENDING":64,"TASK_STATE_ASSIGNED":192,"TASK_STATE_ACCEPTED":256,"TASK_STATE_PREPARING":320,"TASK_STATE_READY":384,"TASK_STATE_STARTING":448,"TASK_STATE_RUNNING":512,"TASK_STATE_COMPLETE":576,"TASK_STATE_SHUTDOWN":640,"TASK_STATE_FAILED":704,"TASK_STATE_REJECTED":768,"TASK_STATE_REMOVE":800,"TASK_STATE_ORPHANED":832}},
         NodeState: {"values":{"NODE_STATE_UNKNOWN":0,"NODE_STATE_DOWN":1,"NODE_STATE_READY":2,"NODE_STATE_DISCONNECTED":3}},
         Reachability: {"values":{"REACHABILITY_UNKNOWN":0,"REACHABILITY_UNREACHABLE":1,"REACHABILITY_REACHABLE":2}},
@@ -940,6 +963,250 @@ export interface AssignmentsMessage {
 }
 /** Encodes, decodes and creates {@link AssignmentsMessage} messages (tsswarm.AssignmentsMessage). */
 export const AssignmentsMessage: $MessageCodec<AssignmentsMessage> = $messageCodec(schema, 'tsswarm.AssignmentsMessage');
+
+// ---- engine.proto -------------------------------------------------------------------------------
+// The Engine service: what one host's tsswarmd serves on its control socket before (and besides)
+// any swarm: containers on this host, like the docker engine's container API.
+
+/** A mount asked for by `container run -v / --mount`. */
+export interface ContainerMount {
+  /** "bind", "volume" or "tmpfs". */
+  type: string;
+  source: string;
+  target: string;
+  readOnly: boolean;
+  tmpfsSizeBytes: number;
+  tmpfsMode: number;
+}
+/** Encodes, decodes and creates {@link ContainerMount} messages (tsswarm.ContainerMount). */
+export const ContainerMount: $MessageCodec<ContainerMount> = $messageCodec(schema, 'tsswarm.ContainerMount');
+
+/**
+ * What `container run` / `container create` asks for. Unset strings and lists mean "as the image
+ * says"; zero limits mean "no limit".
+ */
+export interface ContainerCreateRequest {
+  image: string;
+  name: string;
+  /** Replaces the image's entrypoint when entrypoint_set (an empty list clears it). */
+  entrypoint: string[];
+  entrypointSet: boolean;
+  /** Replaces the image's cmd when not empty. */
+  cmd: string[];
+  /** Added to the image's environment (NAME=value; a later entry wins). */
+  env: string[];
+  workingDir: string;
+  user: string;
+  hostname: string;
+  labels: Record<string, string>;
+  mounts: ContainerMount[];
+  memoryBytes: number;
+  nanoCpus: number;
+  cpuShares: number;
+  pidsLimit: number;
+  readOnly: boolean;
+  stopSignal: string;
+  /** Grace period of `stop`; the default (10 s) when not stop_timeout_set. */
+  stopTimeout?: Duration;
+  stopTimeoutSet: boolean;
+  /** Remove the container when it exits (`run --rm`). */
+  autoRemove: boolean;
+}
+/** Encodes, decodes and creates {@link ContainerCreateRequest} messages (tsswarm.ContainerCreateRequest). */
+export const ContainerCreateRequest: $MessageCodec<ContainerCreateRequest> = $messageCodec(schema, 'tsswarm.ContainerCreateRequest');
+
+/** The ContainerCreateResponse message. */
+export interface ContainerCreateResponse {
+  id: string;
+  warnings: string[];
+}
+/** Encodes, decodes and creates {@link ContainerCreateResponse} messages (tsswarm.ContainerCreateResponse). */
+export const ContainerCreateResponse: $MessageCodec<ContainerCreateResponse> = $messageCodec(schema, 'tsswarm.ContainerCreateResponse');
+
+/** Names a container by ID, unique ID prefix or name. */
+export interface ContainerRef {
+  id: string;
+}
+/** Encodes, decodes and creates {@link ContainerRef} messages (tsswarm.ContainerRef). */
+export const ContainerRef: $MessageCodec<ContainerRef> = $messageCodec(schema, 'tsswarm.ContainerRef');
+
+/** The ContainerStopRequest message. */
+export interface ContainerStopRequest {
+  id: string;
+  timeout?: Duration;
+  timeoutSet: boolean;
+}
+/** Encodes, decodes and creates {@link ContainerStopRequest} messages (tsswarm.ContainerStopRequest). */
+export const ContainerStopRequest: $MessageCodec<ContainerStopRequest> = $messageCodec(schema, 'tsswarm.ContainerStopRequest');
+
+/** The ContainerRemoveRequest message. */
+export interface ContainerRemoveRequest {
+  id: string;
+  force: boolean;
+}
+/** Encodes, decodes and creates {@link ContainerRemoveRequest} messages (tsswarm.ContainerRemoveRequest). */
+export const ContainerRemoveRequest: $MessageCodec<ContainerRemoveRequest> = $messageCodec(schema, 'tsswarm.ContainerRemoveRequest');
+
+/** The state of a container. */
+export const ContainerRunState = {
+  UNKNOWN: 0,
+  CREATED: 1,
+  RUNNING: 2,
+  EXITED: 3,
+} as const;
+/** The state of a container. */
+export type ContainerRunState = (typeof ContainerRunState)[keyof typeof ContainerRunState];
+
+/** A row of `container ls`. */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  command: string;
+  createdAt?: Timestamp;
+  state: ContainerRunState;
+  exitCode: number;
+  oomKilled: boolean;
+  startedAt?: Timestamp;
+  finishedAt?: Timestamp;
+  pid: number;
+}
+/** Encodes, decodes and creates {@link ContainerSummary} messages (tsswarm.ContainerSummary). */
+export const ContainerSummary: $MessageCodec<ContainerSummary> = $messageCodec(schema, 'tsswarm.ContainerSummary');
+
+/** The ContainerListRequest message. */
+export interface ContainerListRequest {
+  /** Include containers that are not running (`ls -a`). */
+  all: boolean;
+}
+/** Encodes, decodes and creates {@link ContainerListRequest} messages (tsswarm.ContainerListRequest). */
+export const ContainerListRequest: $MessageCodec<ContainerListRequest> = $messageCodec(schema, 'tsswarm.ContainerListRequest');
+
+/** The ContainerListResponse message. */
+export interface ContainerListResponse {
+  containers: ContainerSummary[];
+}
+/** Encodes, decodes and creates {@link ContainerListResponse} messages (tsswarm.ContainerListResponse). */
+export const ContainerListResponse: $MessageCodec<ContainerListResponse> = $messageCodec(schema, 'tsswarm.ContainerListResponse');
+
+/** The ContainerInspectResponse message. */
+export interface ContainerInspectResponse {
+  summary?: ContainerSummary;
+  /** The docker-shaped inspect document (Id, State, Config, HostConfig, ...) as JSON. */
+  json: string;
+}
+/** Encodes, decodes and creates {@link ContainerInspectResponse} messages (tsswarm.ContainerInspectResponse). */
+export const ContainerInspectResponse: $MessageCodec<ContainerInspectResponse> = $messageCodec(schema, 'tsswarm.ContainerInspectResponse');
+
+/** The ContainerWaitResponse message. */
+export interface ContainerWaitResponse {
+  exitCode: number;
+  oomKilled: boolean;
+}
+/** Encodes, decodes and creates {@link ContainerWaitResponse} messages (tsswarm.ContainerWaitResponse). */
+export const ContainerWaitResponse: $MessageCodec<ContainerWaitResponse> = $messageCodec(schema, 'tsswarm.ContainerWaitResponse');
+
+/** The ContainerLogsRequest message. */
+export interface ContainerLogsRequest {
+  id: string;
+  follow: boolean;
+  /** Only lines at or after this time. */
+  since?: Timestamp;
+  sinceSet: boolean;
+  /** Only the last `tail` lines when tail_set. */
+  tail: number;
+  tailSet: boolean;
+}
+/** Encodes, decodes and creates {@link ContainerLogsRequest} messages (tsswarm.ContainerLogsRequest). */
+export const ContainerLogsRequest: $MessageCodec<ContainerLogsRequest> = $messageCodec(schema, 'tsswarm.ContainerLogsRequest');
+
+/** Which output a log line came from. */
+export const LogStream = {
+  UNKNOWN: 0,
+  STDOUT: 1,
+  STDERR: 2,
+} as const;
+/** Which output a log line came from. */
+export type LogStream = (typeof LogStream)[keyof typeof LogStream];
+
+/** The LogEntry message. */
+export interface LogEntry {
+  stream: LogStream;
+  /** The timestamp as conmon wrote it (RFC 3339 with nanoseconds). */
+  time: string;
+  text: string;
+}
+/** Encodes, decodes and creates {@link LogEntry} messages (tsswarm.LogEntry). */
+export const LogEntry: $MessageCodec<LogEntry> = $messageCodec(schema, 'tsswarm.LogEntry');
+
+/** The first frame of an exec stream. */
+export interface ExecStart {
+  id: string;
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+  /** Keep stdin open and forward stdin frames (`exec -i`). */
+  interactive: boolean;
+}
+/** Encodes, decodes and creates {@link ExecStart} messages (tsswarm.ExecStart). */
+export const ExecStart: $MessageCodec<ExecStart> = $messageCodec(schema, 'tsswarm.ExecStart');
+
+/**
+ * A frame from the client: the start, then stdin data, then stdin's end.
+ * At most one of start, stdin, stdinClose is set (oneof frame).
+ */
+export interface ExecInput {
+  start?: ExecStart;
+  stdin?: Uint8Array;
+  stdinClose?: boolean;
+}
+/** Encodes, decodes and creates {@link ExecInput} messages (tsswarm.ExecInput). */
+export const ExecInput: $MessageCodec<ExecInput> = $messageCodec(schema, 'tsswarm.ExecInput');
+
+/**
+ * A frame to the client: output as it comes, then the exit code last.
+ * At most one of stdout, stderr, exitCode is set (oneof frame).
+ */
+export interface ExecOutput {
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+  exitCode?: number;
+}
+/** Encodes, decodes and creates {@link ExecOutput} messages (tsswarm.ExecOutput). */
+export const ExecOutput: $MessageCodec<ExecOutput> = $messageCodec(schema, 'tsswarm.ExecOutput');
+
+/** The ContainerStatsResponse message. */
+export interface ContainerStatsResponse {
+  memoryUsageBytes: number;
+  /** 0 when the container has no memory limit. */
+  memoryLimitBytes: number;
+  /** CPU use over the sample window, in percent of one core. */
+  cpuPercent: number;
+  pidsCurrent: number;
+}
+/** Encodes, decodes and creates {@link ContainerStatsResponse} messages (tsswarm.ContainerStatsResponse). */
+export const ContainerStatsResponse: $MessageCodec<ContainerStatsResponse> = $messageCodec(schema, 'tsswarm.ContainerStatsResponse');
+
+/** The ContainerProcess message. */
+export interface ContainerProcess {
+  pid: number;
+  user: string;
+  command: string;
+}
+/** Encodes, decodes and creates {@link ContainerProcess} messages (tsswarm.ContainerProcess). */
+export const ContainerProcess: $MessageCodec<ContainerProcess> = $messageCodec(schema, 'tsswarm.ContainerProcess');
+
+/** The ContainerTopResponse message. */
+export interface ContainerTopResponse {
+  processes: ContainerProcess[];
+}
+/** Encodes, decodes and creates {@link ContainerTopResponse} messages (tsswarm.ContainerTopResponse). */
+export const ContainerTopResponse: $MessageCodec<ContainerTopResponse> = $messageCodec(schema, 'tsswarm.ContainerTopResponse');
+
+/** The Empty message. */
+export interface Empty {}
+/** Encodes, decodes and creates {@link Empty} messages (tsswarm.Empty). */
+export const Empty: $MessageCodec<Empty> = $messageCodec(schema, 'tsswarm.Empty');
 
 // ---- objects.proto ------------------------------------------------------------------------------
 // The objects the manager's store holds, one table each: nodes, services, tasks, networks,
@@ -2152,6 +2419,38 @@ export type DispatcherServer = {
   heartbeat: $handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
   updateTaskStatus: $handleUnaryCall<UpdateTaskStatusRequest, UpdateTaskStatusResponse>;
   assignments: $handleServerStreamingCall<AssignmentsRequest, AssignmentsMessage>;
+};
+
+/**
+ * The Engine service.
+ * The gRPC definition: pass it to Server.addService or makeGenericClientConstructor.
+ */
+export const EngineService = {
+  containerCreate: $grpcMethod('tsswarm.Engine', 'ContainerCreate', ContainerCreateRequest, ContainerCreateResponse, false, false),
+  containerStart: $grpcMethod('tsswarm.Engine', 'ContainerStart', ContainerRef, Empty, false, false),
+  containerStop: $grpcMethod('tsswarm.Engine', 'ContainerStop', ContainerStopRequest, ContainerWaitResponse, false, false),
+  containerRemove: $grpcMethod('tsswarm.Engine', 'ContainerRemove', ContainerRemoveRequest, Empty, false, false),
+  containerList: $grpcMethod('tsswarm.Engine', 'ContainerList', ContainerListRequest, ContainerListResponse, false, false),
+  containerInspect: $grpcMethod('tsswarm.Engine', 'ContainerInspect', ContainerRef, ContainerInspectResponse, false, false),
+  containerWait: $grpcMethod('tsswarm.Engine', 'ContainerWait', ContainerRef, ContainerWaitResponse, false, false),
+  containerLogs: $grpcMethod('tsswarm.Engine', 'ContainerLogs', ContainerLogsRequest, LogEntry, false, true),
+  containerExec: $grpcMethod('tsswarm.Engine', 'ContainerExec', ExecInput, ExecOutput, true, true),
+  containerStats: $grpcMethod('tsswarm.Engine', 'ContainerStats', ContainerRef, ContainerStatsResponse, false, false),
+  containerTop: $grpcMethod('tsswarm.Engine', 'ContainerTop', ContainerRef, ContainerTopResponse, false, false),
+};
+/** A server implementation of the Engine service: one grpc-js handler per rpc. */
+export type EngineServer = {
+  containerCreate: $handleUnaryCall<ContainerCreateRequest, ContainerCreateResponse>;
+  containerStart: $handleUnaryCall<ContainerRef, Empty>;
+  containerStop: $handleUnaryCall<ContainerStopRequest, ContainerWaitResponse>;
+  containerRemove: $handleUnaryCall<ContainerRemoveRequest, Empty>;
+  containerList: $handleUnaryCall<ContainerListRequest, ContainerListResponse>;
+  containerInspect: $handleUnaryCall<ContainerRef, ContainerInspectResponse>;
+  containerWait: $handleUnaryCall<ContainerRef, ContainerWaitResponse>;
+  containerLogs: $handleServerStreamingCall<ContainerLogsRequest, LogEntry>;
+  containerExec: $handleBidiStreamingCall<ExecInput, ExecOutput>;
+  containerStats: $handleUnaryCall<ContainerRef, ContainerStatsResponse>;
+  containerTop: $handleUnaryCall<ContainerRef, ContainerTopResponse>;
 };
 
 /**

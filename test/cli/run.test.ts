@@ -10,4 +10,6 @@ t.test('user mistakes exit 2, failures of the system exit 1', async (t) => {
     t.equal(exitCodeFor(new TsswarmError(code, 'x')), exitFailure, code);
   }
   t.equal(exitCodeFor(new Error('bug')), exitFailure);
+  t.equal(exitCodeFor(new TsswarmError(ErrorCode.COMMAND_NOT_FOUND, 'x')), 127, 'a missing command exits 127, as docker run');
+  t.equal(exitCodeFor(new TsswarmError(ErrorCode.COMMAND_NOT_EXECUTABLE, 'x')), 126);
 });

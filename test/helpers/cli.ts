@@ -31,12 +31,31 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Options of a CLI run. */
+export interface CliOptions {
+  /** Extra environment (e.g. TSSWARM_HOST). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Text for the CLI's stdin. */
+  readonly input?: string;
+}
+
+/** Runs `tsswarm ...args` with options. Never rejects: the exit code is part of the result. */
+export function tsswarmWith(options: CliOptions, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [tsswarmBin, ...args],
+      { timeout: cliTimeoutMs, encoding: 'utf8', env: { ...process.env, ...options.env } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.stdin?.end(options.input ?? '');
+  });
+}
+
 /** Runs `tsswarm ...args`. Never rejects: the exit code is part of the result. */
 export function tsswarm(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [tsswarmBin, ...args], { timeout: cliTimeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return tsswarmWith({}, ...args);
 }

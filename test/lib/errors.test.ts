@@ -39,6 +39,8 @@ t.test('error codes are stable strings', async (t) => {
     CORRUPT: 'ECORRUPT',
     NO_SUITABLE_NODE: 'ENOSUITABLENODE',
     PERMISSION: 'EPERM',
+    COMMAND_NOT_FOUND: 'ECMDNOTFOUND',
+    COMMAND_NOT_EXECUTABLE: 'ECMDNOEXEC',
   });
   const values = Object.values(ErrorCode);
   t.equal(new Set(values).size, values.length, 'no two names share a code');

@@ -555,6 +555,65 @@ fixture(p.UpdateClusterRequest, {
 });
 fixture(p.UpdateClusterResponse, { cluster });
 
+// ---- engine.proto
+
+const containerMount = fixture(
+  p.ContainerMount,
+  { type: 'tmpfs', source: 'scratch', target: '/scratch', readOnly: true, tmpfsSizeBytes: bigIndex, tmpfsMode: 0o1777 },
+);
+fixture(p.ContainerCreateRequest, {
+  image: 'registry.lab:5000/busybox:1.36',
+  name: 'web',
+  entrypoint: ['/bin/sh', '-c'],
+  entrypointSet: true,
+  cmd: ['httpd', '-f'],
+  env: ['A=1'],
+  workingDir: '/srv',
+  user: 'app:staff',
+  hostname: 'web-1',
+  labels: { tier: 'front' },
+  mounts: [containerMount],
+  memoryBytes: 64 * 1024 * 1024,
+  nanoCpus: 500_000_000,
+  cpuShares: 512,
+  pidsLimit: 100,
+  readOnly: true,
+  stopSignal: 'SIGQUIT',
+  stopTimeout: duration,
+  stopTimeoutSet: true,
+  autoRemove: true,
+});
+fixture(p.ContainerCreateResponse, { id: taskId, warnings: ['no registry answered'] });
+fixture(p.ContainerRef, { id: 'web' });
+fixture(p.ContainerStopRequest, { id: 'web', timeout: duration, timeoutSet: true });
+fixture(p.ContainerRemoveRequest, { id: 'web', force: true });
+const containerSummary = fixture(p.ContainerSummary, {
+  id: taskId,
+  name: 'web',
+  image: 'busybox',
+  command: 'httpd -f',
+  createdAt: timestamp,
+  state: p.ContainerRunState.EXITED,
+  exitCode: 137,
+  oomKilled: true,
+  startedAt: timestamp,
+  finishedAt: timestamp,
+  pid: bigIndex,
+});
+fixture(p.ContainerListRequest, { all: true });
+fixture(p.ContainerListResponse, { containers: [containerSummary] });
+fixture(p.ContainerInspectResponse, { summary: containerSummary, json: '{"Id":"x"}' });
+fixture(p.ContainerWaitResponse, { exitCode: 3, oomKilled: true });
+fixture(p.ContainerLogsRequest, { id: 'web', follow: true, since: timestamp, sinceSet: true, tail: 10, tailSet: true });
+fixture(p.LogEntry, { stream: p.LogStream.STDERR, time: '2026-11-23T09:18:05.492304741+00:00', text: 'hello' });
+const execStart = fixture(p.ExecStart, { id: 'web', cmd: ['sh', '-c', 'cat'], env: ['B=2'], workingDir: '/tmp', interactive: true });
+fixture(p.ExecInput, { start: execStart }, { stdin: bytes('input') }, { stdinClose: true });
+fixture(p.ExecOutput, { stdout: bytes('out') }, { stderr: bytes('err') }, { exitCode: 7 });
+fixture(p.ContainerStatsResponse, { memoryUsageBytes: bigIndex, memoryLimitBytes: bigIndex + 1, cpuPercent: 49.5, pidsCurrent: 3 });
+const containerProcess = fixture(p.ContainerProcess, { pid: 4242, user: 'root', command: 'sleep 300' });
+fixture(p.ContainerTopResponse, { processes: [containerProcess] });
+fixture(p.Empty, {});
+
 /** A raft message that carries a snapshot chunk and two entries, for transport tests. */
 export const sampleRaftMessage: p.RaftMessage = raftMessage;
 /** A fully populated node, for tests that need one. */

@@ -30,10 +30,10 @@ export function creationError(raw: string): TsswarmError {
   const message = raw.replace(/\\+"/g, '"');
   const notFound = /exec: "([^"]+)": (executable file not found in \$PATH|stat [^:]+: no such file or directory)/.exec(message);
   if (notFound) {
-    return new TsswarmError(ErrorCode.INVALID_ARGUMENT, `executable "${notFound[1]}" not found in the image (exit code 127)`);
+    return new TsswarmError(ErrorCode.COMMAND_NOT_FOUND, `executable "${notFound[1]}" not found in the image`);
   }
   const denied = /exec: "([^"]+)": permission denied/.exec(message);
-  if (denied) return new TsswarmError(ErrorCode.INVALID_ARGUMENT, `"${denied[1]}" is not executable (exit code 126)`);
+  if (denied) return new TsswarmError(ErrorCode.COMMAND_NOT_EXECUTABLE, `"${denied[1]}" in the image is not executable`);
   const runcSaid = /msg="(.*)"\s*$/.exec(message.trim())?.[1] ?? message.trim();
   return new TsswarmError(ErrorCode.EXTERNAL, `container creation failed: ${runcSaid}`);
 }

@@ -1,6 +1,7 @@
 /**
  * The runc command line, for one runc root (state directory). The only file that runs runc.
  */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import { runAttached, runCommand } from '../../lib/run-command.js';
 
@@ -72,6 +73,14 @@ export class Runc {
     const flags = [...(options.tty ? ['--tty'] : []), ...(options.cwd ? ['--cwd', options.cwd] : [])];
     for (const e of options.env ?? []) flags.push('--env', e);
     return runAttached(runcPath, this.args('exec', ...flags, id, ...args));
+  }
+
+  /** Starts a process in the container with piped stdio (for remote exec); the caller owns it. */
+  spawnExec(id: string, args: readonly string[], options: { env?: readonly string[]; cwd?: string }): ChildProcessWithoutNullStreams {
+    if (args.length === 0) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'exec needs a command');
+    const flags = options.cwd ? ['--cwd', options.cwd] : [];
+    for (const e of options.env ?? []) flags.push('--env', e);
+    return spawn(runcPath, this.args('exec', ...flags, id, ...args), { stdio: 'pipe' });
   }
 
   /** Runs a process in the container and captures its output (for health checks). */

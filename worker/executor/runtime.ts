@@ -3,6 +3,7 @@
  * runc runs the containers and conmon holds them, so they (and their logs) outlive this process; all
  * state is on disk (records) or with runc and conmon, and is read back on demand.
  */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeCgroupTree } from '../../lib/cgroups.js';
@@ -199,6 +200,13 @@ export class Runtime {
     const info = await this.inspect(id);
     if (info.status !== 'running') throw new TsswarmError(ErrorCode.CONFLICT, `container ${info.record.config.name} is not running`);
     return this.runc.execAttached(id, args, { tty });
+  }
+
+  /** Starts a process in a running container with piped stdio. */
+  async spawnExec(id: string, args: readonly string[], options: { env?: readonly string[]; cwd?: string }): Promise<ChildProcessWithoutNullStreams> {
+    const info = await this.inspect(id);
+    if (info.status !== 'running') throw new TsswarmError(ErrorCode.CONFLICT, `container ${info.record.config.name} is not running`);
+    return this.runc.spawnExec(id, args, options);
   }
 
   /** Host PIDs of a running container's processes. */

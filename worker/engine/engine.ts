@@ -1,0 +1,199 @@
+/**
+ * One host's container engine: `container run/ls/stop/rm/logs/exec/stats/top` on top of the runtime
+ * (runc + conmon) and the image store. It also removes `--rm` containers when they exit, whether or
+ * not a client is still attached, and after a daemon restart.
+ */
+import { readFile } from 'node:fs/promises';
+import { ErrorCode, TsswarmError } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import type { Logger } from '../../lib/log.js';
+import type { ContainerCreateRequest } from '../../proto/index.js';
+import type { ImageRuntimeConfig } from '../images/image-config.js';
+import type { LogLine } from '../executor/k8s-log.js';
+import { Runtime, type ContainerInfo, type RuntimeOptions } from '../executor/runtime.js';
+import type { ExitStatus } from '../executor/exit-status.js';
+import { containerConfigFor, generatedName, validateContainerName } from './container-spec.js';
+import { readLog } from './log-follow.js';
+import { sampleStats, type ContainerStats } from './stats.js';
+
+/** An image ready to run: its ID, runtime config and layer folders (topmost first). */
+export interface ResolvedImage {
+  readonly id: string;
+  readonly runtime: ImageRuntimeConfig;
+  readonly layerDirs: readonly string[];
+}
+
+/** Finds images in the local store. */
+export interface ImageResolver {
+  /** The image, or NOT_FOUND with a clear message. */
+  resolve(reference: string): Promise<ResolvedImage>;
+}
+
+/** How long an exited `--rm` container waits for attached clients to finish reading. */
+export const autoRemoveDrainMs = 10_000;
+
+/** A process of a container, for `top`. */
+export interface ProcessRow {
+  readonly pid: number;
+  readonly user: string;
+  readonly command: string;
+}
+
+/** Options of `logs`. */
+export interface LogsOptions {
+  readonly follow: boolean;
+  readonly sinceMs?: number;
+  readonly tail?: number;
+  readonly cancelled: () => boolean;
+}
+
+/** The engine of one host. */
+export class Engine {
+  readonly runtime: Runtime;
+  private readonly watching = new Set<string>();
+  /** Clients attached to a container (log followers, waiters); auto-removal waits for them. */
+  private readonly attached = new Map<string, number>();
+
+  constructor(
+    options: RuntimeOptions,
+    private readonly images: ImageResolver,
+    private readonly log: Logger,
+  ) {
+    this.runtime = new Runtime(options);
+  }
+
+  /** Picks up after a restart: removes exited `--rm` containers and watches the running ones. */
+  async recover(): Promise<void> {
+    for (const c of await this.runtime.list()) {
+      if (c.record.autoRemove) this.watchAutoRemove(c.record.config.id);
+    }
+  }
+
+  /** Creates a container from an image; returns its ID. */
+  async create(request: ContainerCreateRequest): Promise<string> {
+    if (request.name !== '') validateContainerName(request.name);
+    if (request.image === '') throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'an image is required');
+    const image = await this.images.resolve(request.image).catch((err: unknown) => {
+      if (err instanceof TsswarmError && err.code === ErrorCode.NOT_FOUND) {
+        throw new TsswarmError(ErrorCode.NOT_FOUND, `unable to find image "${request.image}" locally (tsswarm image pull or image load it first)`);
+      }
+      throw err;
+    });
+    const id = newId();
+    const config = containerConfigFor(request, image.runtime, id, request.name || generatedName(id));
+    await this.runtime.create({ config, image: request.image, imageId: image.id, lowerDirs: image.layerDirs, autoRemove: request.autoRemove });
+    this.log.info({ id, name: config.name, image: request.image }, 'container created');
+    return id;
+  }
+
+  /** Starts a container (by ID, prefix or name). */
+  async start(ref: string): Promise<void> {
+    const id = await this.runtime.resolve(ref);
+    await this.runtime.start(id);
+    const info = await this.runtime.inspect(id);
+    if (info.record.autoRemove) this.watchAutoRemove(id);
+  }
+
+  private watchAutoRemove(id: string): void {
+    if (this.watching.has(id)) return;
+    this.watching.add(id);
+    void this.runtime
+      .wait(id)
+      .then(() => this.untilDetached(id))
+      .then(() => this.runtime.remove(id, true))
+      .then(() => this.log.info({ id }, 'auto-removed exited container'))
+      .catch((err: unknown) => this.log.warn({ id, err }, 'auto-remove failed'))
+      .finally(() => this.watching.delete(id));
+  }
+
+  private async untilDetached(id: string): Promise<void> {
+    const deadline = Date.now() + autoRemoveDrainMs;
+    while ((this.attached.get(id) ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private async withAttached<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.attached.set(id, (this.attached.get(id) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.attached.get(id) ?? 1) - 1;
+      if (left > 0) this.attached.set(id, left);
+      else this.attached.delete(id);
+    }
+  }
+
+  /** Stops a container; resolves with how it ended. */
+  async stop(ref: string, graceMs?: number): Promise<ExitStatus | undefined> {
+    return this.runtime.stop(await this.runtime.resolve(ref), graceMs);
+  }
+
+  /** Removes a container (running ones only with force). */
+  async remove(ref: string, force: boolean): Promise<void> {
+    const id = await this.runtime.resolve(ref);
+    await this.runtime.remove(id, force);
+    this.log.info({ id }, 'container removed');
+  }
+
+  /** A container's state. */
+  async inspect(ref: string): Promise<ContainerInfo> {
+    return this.runtime.inspect(await this.runtime.resolve(ref));
+  }
+
+  /** Containers, running ones only unless `all`. */
+  async list(all: boolean): Promise<ContainerInfo[]> {
+    const infos = await this.runtime.list();
+    return all ? infos : infos.filter((c) => c.status === 'running');
+  }
+
+  /** Waits for a container to end. An `--rm` container may be gone by the time a caller asks. */
+  async wait(ref: string): Promise<ExitStatus> {
+    const id = await this.runtime.resolve(ref);
+    return this.withAttached(id, () => this.runtime.wait(id));
+  }
+
+  /** Streams log lines of a container. */
+  async logs(ref: string, options: LogsOptions, emit: (line: LogLine) => void): Promise<void> {
+    const id = await this.runtime.resolve(ref);
+    await this.withAttached(id, () => readLog(
+      this.runtime.logPath(id),
+      {
+        follow: options.follow,
+        ...(options.sinceMs !== undefined ? { sinceMs: options.sinceMs } : {}),
+        ...(options.tail !== undefined ? { tail: options.tail } : {}),
+        cancelled: options.cancelled,
+        ended: async () => {
+          const status = (await this.runtime.inspect(id).catch(() => undefined))?.status;
+          return status === undefined || status === 'exited';
+        },
+      },
+      emit,
+    ));
+  }
+
+  /** CPU, memory and pids of a running container. */
+  async stats(ref: string): Promise<ContainerStats> {
+    const info = await this.inspect(ref);
+    if (info.status !== 'running') throw new TsswarmError(ErrorCode.CONFLICT, `container ${info.record.config.name} is not running`);
+    return sampleStats(info.record.cgroupsPath.slice(1));
+  }
+
+  /** The processes of a running container. */
+  async top(ref: string): Promise<ProcessRow[]> {
+    const info = await this.inspect(ref);
+    if (info.status !== 'running') throw new TsswarmError(ErrorCode.CONFLICT, `container ${info.record.config.name} is not running`);
+    const pids = await this.runtime.pids(info.record.config.id);
+    const rows = await Promise.all(pids.map(processRow));
+    return rows.filter((r): r is ProcessRow => r !== undefined);
+  }
+}
+
+async function processRow(pid: number): Promise<ProcessRow | undefined> {
+  try {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((s) => s !== '').join(' ');
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1] ?? '?';
+    return { pid, user: uid === '0' ? 'root' : uid, command: cmdline };
+  } catch {
+    return undefined;
+  }
+}
