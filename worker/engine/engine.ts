@@ -4,6 +4,7 @@
  * not a client is still attached, and after a daemon restart.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/log.js';
@@ -89,9 +90,8 @@ export class Engine {
   /** Starts a container (by ID, prefix or name). */
   async start(ref: string): Promise<void> {
     const id = await this.runtime.resolve(ref);
-    await this.runtime.start(id);
-    const info = await this.runtime.inspect(id);
-    if (info.record.autoRemove) this.watchAutoRemove(id);
+    const record = await this.runtime.start(id);
+    if (record.autoRemove) this.watchAutoRemove(id);
   }
 
   private watchAutoRemove(id: string): void {
@@ -161,13 +161,15 @@ export class Engine {
         ...(options.sinceMs !== undefined ? { sinceMs: options.sinceMs } : {}),
         ...(options.tail !== undefined ? { tail: options.tail } : {}),
         cancelled: options.cancelled,
-        ended: async () => {
-          const status = (await this.runtime.inspect(id).catch(() => undefined))?.status;
-          return status === undefined || status === 'exited';
-        },
+        ended: async () => (await this.runtime.exitStatus(id)) !== undefined || !(await this.exists(id)),
+        changes: dirname(this.runtime.logPath(id)),
       },
       emit,
     ));
+  }
+
+  private async exists(id: string): Promise<boolean> {
+    return (await this.runtime.resolve(id).catch(() => undefined)) !== undefined;
   }
 
   /** CPU, memory and pids of a running container. */

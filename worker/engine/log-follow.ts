@@ -3,11 +3,13 @@
  * following, new lines as conmon appends them until the container has exited and the file is
  * drained, or the reader gives up.
  */
+import { watch } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { filterLog, parseK8sLog, type LogFilter, type LogLine } from '../executor/k8s-log.js';
 
-/** How often a follower looks for new lines. */
-export const logPollMs = 100;
+/** How often a follower looks for new lines when no file-system event woke it. */
+export const logPollMs = 250;
 /** Largest chunk read at once. */
 export const logReadChunkBytes = 1 << 20;
 
@@ -18,6 +20,8 @@ export interface FollowOptions extends LogFilter {
   readonly ended: () => Promise<boolean>;
   /** True when the reader went away. */
   readonly cancelled: () => boolean;
+  /** A folder whose changes should wake the follower at once (e.g. where the exit file appears). */
+  readonly changes?: string;
 }
 
 /** Calls `emit` for each line of the log at `path`, in order. */
@@ -49,14 +53,29 @@ export async function readLog(path: string, options: FollowOptions, emit: (line:
   for (const line of filterLog(initial, options)) emit(line);
   if (!options.follow) return;
   const since = options.sinceMs;
-  while (!options.cancelled()) {
-    const lines = await readMore();
-    for (const line of lines) if (since === undefined || line.timeMs >= since) emit(line);
-    if (lines.length > 0) continue;
-    if (await options.ended()) {
-      for (const line of await readMore()) emit(line);
-      return;
+  // Wake on any change next to the log (new lines, the exit file), with a poll as a safety net.
+  let wake: () => void = () => undefined;
+  const watcher = watch(options.changes ?? dirname(path), { recursive: true }, () => wake());
+  watcher.on('error', () => undefined);
+  try {
+    while (!options.cancelled()) {
+      const lines = await readMore();
+      for (const line of lines) if (since === undefined || line.timeMs >= since) emit(line);
+      if (lines.length > 0) continue;
+      if (await options.ended()) {
+        for (const line of await readMore()) emit(line);
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, logPollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = () => undefined;
     }
-    await new Promise((r) => setTimeout(r, logPollMs));
+  } finally {
+    watcher.close();
   }
 }

@@ -63,8 +63,8 @@ export class Runtime {
   async create(request: CreateRequest): Promise<ContainerInfo> {
     const { config } = request;
     validateContainerConfig(config);
-    const existing = await this.list();
-    if (existing.some((c) => c.record.config.name === config.name)) {
+    const existing = await listContainerRecords(this.options);
+    if (existing.some((r) => r.config.name === config.name)) {
       throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `the container name "${config.name}" is already in use`);
     }
     const p = this.paths(config.id);
@@ -104,15 +104,17 @@ export class Runtime {
     return files;
   }
 
-  /** Starts a created container. */
-  async start(id: string): Promise<void> {
+  /** Starts a created container; returns its record. */
+  async start(id: string): Promise<ContainerRecord> {
     const info = await this.inspect(id);
-    if (info.status === 'running') return;
+    if (info.status === 'running') return info.record;
     if (info.status === 'exited') {
       throw new TsswarmError(ErrorCode.CONFLICT, `container ${info.record.config.name} has exited; its process cannot be started again`);
     }
     await this.runc.start(id);
-    await saveContainerRecord(this.options, { ...info.record, startedAt: new Date().toISOString() });
+    const record = { ...info.record, startedAt: new Date().toISOString() };
+    await saveContainerRecord(this.options, record);
+    return record;
   }
 
   /** Waits for the container to end. */
@@ -161,6 +163,12 @@ export class Runtime {
     await unmountRootfs(p.rootfs);
     await removeCgroupTree(record.cgroupsPath.slice(1));
     await rm(p.dir, { recursive: true, force: true });
+  }
+
+  /** How the container ended, or undefined while it has not (reads conmon's files only: cheap). */
+  async exitStatus(id: string): Promise<ExitStatus | undefined> {
+    const p = this.paths(id);
+    return readExitStatus(p.exitFile, p.oomFile);
   }
 
   /** A container's current state; NOT_FOUND for an unknown ID. */

@@ -196,12 +196,12 @@ export class ImageStore {
           hash.update(chunk);
           size += chunk.length;
           if (size > layer.size) throw new TsswarmError(ErrorCode.CORRUPT, `${layer.what}: more than the ${layer.size} bytes its descriptor says`);
-          await fh.write(chunk);
           layer.onBytes?.(chunk.length);
           if (unpacking) {
-            await send(chunk);
+            await Promise.all([fh.write(chunk), send(chunk)]);
             continue;
           }
+          await fh.write(chunk);
           head.push(chunk);
           headBytes += chunk.length;
           if (headBytes >= 4) {
