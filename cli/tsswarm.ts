@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { containerCommand, containerShortcuts } from './commands/container.js';
-import { imageCommand } from './commands/image.js';
+import { imageCommand, loginCommand, logoutCommand } from './commands/image.js';
 import { labCommand } from './commands/lab.js';
 import { runProgram } from './run.js';
 import { version } from './version.js';
@@ -16,7 +16,9 @@ const program = new Command('tsswarm')
   .enablePositionalOptions()
   .addCommand(containerCommand())
   .addCommand(labCommand())
-  .addCommand(imageCommand());
+  .addCommand(imageCommand())
+  .addCommand(loginCommand())
+  .addCommand(logoutCommand());
 for (const shortcut of containerShortcuts()) program.addCommand(shortcut);
 
 await runProgram(program, process.argv);

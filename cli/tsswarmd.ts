@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createLogger } from '../lib/log.js';
 import { ErrorCode, TsswarmError } from '../lib/errors.js';
 import { Engine, serveEngine, storeImageResolver } from '../worker/engine/index.js';
+import { containersUsing } from '../worker/engine/image-users.js';
 import { ImageService } from '../worker/images/image-service.js';
 import { defaultSocketPath } from './engine-client.js';
 import { collect } from './container-flags.js';
@@ -41,7 +42,7 @@ const program = new Command('tsswarmd')
     const log = createLogger('tsswarmd');
     await mkdir(flags.dataDir, { recursive: true, mode: 0o700 });
     await mkdir(flags.runDir, { recursive: true, mode: 0o700 });
-    const images = new ImageService({ dataDir: flags.dataDir, insecureRegistries: flags.insecureRegistry ?? [] });
+    const images = new ImageService({ dataDir: flags.dataDir, insecureRegistries: flags.insecureRegistry ?? [], usedBy: containersUsing(flags.dataDir) });
     const engine = new Engine({ dataDir: flags.dataDir, runDir: flags.runDir, cgroupParent: flags.cgroupParent }, storeImageResolver(images), log);
     await engine.recover();
     const socket = flags.socket ?? (flags.runDir === '/run/tsswarm' ? defaultSocketPath : join(flags.runDir, 'tsswarmd.sock'));

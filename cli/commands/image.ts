@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { invalidArgument } from '../../lib/errors.js';
+import { containersUsing } from '../../worker/engine/image-users.js';
 import { ImageService } from '../../worker/images/image-service.js';
 import { resolveDataDir } from '../../worker/images/image-store.js';
 import type { ProgressEvent, ProgressListener } from '../../worker/images/progress.js';
@@ -35,7 +36,8 @@ function withStore(cmd: Command, registry = false): Command {
 }
 
 function service(opts: StoreOptions): ImageService {
-  return new ImageService({ dataDir: resolveDataDir(opts.dataDir), insecureRegistries: opts.insecureRegistry ?? [] });
+  const dataDir = resolveDataDir(opts.dataDir);
+  return new ImageService({ dataDir, insecureRegistries: opts.insecureRegistry ?? [], usedBy: containersUsing(dataDir) });
 }
 
 /** Docker's short form of an image ID (12 hex characters). */

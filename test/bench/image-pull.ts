@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
 import { buildOciArchive } from '../../deploy/images/oci-archive.js';
+import { ImageService } from '../../worker/images/image-service.js';
 import { tsswarmBin } from '../helpers/cli.js';
 import { startRegistry } from '../worker/images/registry-helper.js';
 import { median, recordComparisons, type Comparison } from './report.js';
@@ -104,15 +105,25 @@ async function main(): Promise<void> {
         await rm(dataDir, { recursive: true, force: true });
         await rm(ociDir, { recursive: true, force: true });
       }
+      // The same pull in this process (no Node start-up), to show what the CLI's start costs.
+      const inProcess: number[] = [];
+      for (let r = 0; r < runsPerSide; r++) {
+        const dataDir = join(work, `inproc-${r}`);
+        const start = performance.now();
+        await new ImageService({ dataDir, insecureRegistries: [registry.host] }).pull(image.ref);
+        inProcess.push(performance.now() - start);
+        await rm(dataDir, { recursive: true, force: true });
+      }
+      const inProcessMs = median(inProcess);
       const oursMs = median(ours);
       const skopeoMs = median(skopeo);
       const mb = image.bytes / 1e6;
-      const line = `${image.label} (${mb.toFixed(1)} MB): tsswarm image pull ${oursMs.toFixed(0)} ms (${(mb / (oursMs / 1000)).toFixed(1)} MB/s, layers unpacked), skopeo copy ${skopeoMs.toFixed(0)} ms (${(mb / (skopeoMs / 1000)).toFixed(1)} MB/s)`;
+      const line = `${image.label} (${mb.toFixed(1)} MB): tsswarm image pull ${oursMs.toFixed(0)} ms (${(mb / (oursMs / 1000)).toFixed(1)} MB/s, layers unpacked), skopeo copy ${skopeoMs.toFixed(0)} ms (${(mb / (skopeoMs / 1000)).toFixed(1)} MB/s); ImageService.pull in-process ${inProcessMs.toFixed(0)} ms (${(skopeoMs / inProcessMs).toFixed(2)}x)`;
       process.stdout.write(`${line}: ${(skopeoMs / oursMs).toFixed(2)}x\n`);
       comparisons.push({
         name: `image pull vs skopeo copy, ${image.label}, pulls/s`,
         ratio: skopeoMs / oursMs,
-        detail: `median of ${runsPerSide}, ${mb.toFixed(1)} MB from a local docker-registry: ours ${oursMs.toFixed(0)} ms with layers unpacked, skopeo copy to oci: ${skopeoMs.toFixed(0)} ms`,
+        detail: `median of ${runsPerSide}, ${mb.toFixed(1)} MB from a local docker-registry: ours ${oursMs.toFixed(0)} ms with layers unpacked, skopeo copy to oci: ${skopeoMs.toFixed(0)} ms; in-process ImageService.pull ${inProcessMs.toFixed(0)} ms = ${(skopeoMs / inProcessMs).toFixed(2)}x`,
       });
     }
     await recordComparisons('Images', comparisons);

@@ -42,6 +42,11 @@ export interface ImageServiceOptions {
   readonly fetch?: FetchFn;
   /** Injected clock (tests). */
   readonly now?: () => Date;
+  /**
+   * Names of the containers using an image (by image ID); the executor supplies it. An image in
+   * use is not deleted by `remove` without `force`, nor by `prune`.
+   */
+  readonly usedBy?: (imageId: string) => Promise<readonly string[]>;
 }
 
 /** One row of `image ls`. */
@@ -81,6 +86,7 @@ export class ImageService {
 
   private async transaction<T>(work: (state: StoreState) => Promise<{ state: StoreState; result: T }>): Promise<T> {
     return this.store.locked(async () => {
+      await this.store.clearPartial();
       const before = await this.store.readState();
       let after: StoreState;
       let result: T;
@@ -240,10 +246,20 @@ export class ImageService {
         if (repos.size > 1 && options.force !== true) {
           throw new TsswarmError(ErrorCode.CONFLICT, `image ${id.slice(7, 19)} is referenced in ${repos.size} repositories (remove its tags, or use -f)`);
         }
-        for (const t of tags) untagged.push(familiarReference(parseReference(t)));
-        next = removeImage(next, id);
+        for (const t of tags) {
+          untagged.push(familiarReference(parseReference(t)));
+          next = removeTag(next, t);
+        }
       }
-      if (next.images[id] && tagsOf(next, id).length === 0) next = removeImage(next, id);
+      if (next.images[id] && tagsOf(next, id).length === 0) {
+        // An image containers were made from keeps its layers (their root filesystems stand on
+        // them): without -f the removal is refused; with -f the image is only untagged.
+        const users = (await this.options.usedBy?.(id)) ?? [];
+        if (users.length > 0 && options.force !== true) {
+          throw new TsswarmError(ErrorCode.CONFLICT, `image ${id.slice(7, 19)} is used by container ${users.join(', ')} (remove the container first; -f only untags it)`);
+        }
+        if (users.length === 0) next = removeImage(next, id);
+      }
       if (!next.images[id]) deleted.push(id);
       if (deleted.length > 0) await this.store.writeState(next).then(() => this.store.gc(next));
       return { state: next, result: { untagged, deleted } };
@@ -253,7 +269,9 @@ export class ImageService {
   /** Removes untagged images (all unused images with `all`), then unreferenced blobs and layers. */
   async prune(options: { readonly all?: boolean } = {}): Promise<{ deleted: string[]; reclaimed: GcReport }> {
     return this.transaction(async (state) => {
-      const victims = options.all === true ? Object.keys(state.images) : danglingImages(state);
+      const candidates = options.all === true ? Object.keys(state.images) : danglingImages(state);
+      const victims: string[] = [];
+      for (const id of candidates) if (((await this.options.usedBy?.(id)) ?? []).length === 0) victims.push(id);
       let next = state;
       for (const id of victims) next = removeImage(next, id);
       await this.store.writeState(next);

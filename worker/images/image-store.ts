@@ -22,6 +22,8 @@ import { emptyState, layerRefCounts, referencedBlobs, validateState, type StoreS
 import { withStoreLock } from './store-lock.js';
 import { sniffCompression, unpackLayer, unpackStream, type UnpackResult } from './unpack.js';
 
+/** Bytes gathered before one write to a blob's temp file. */
+export const fileWriteBatchBytes = 1024 * 1024;
 /** Bytes buffered between a download and the unpacker before the download waits. */
 export const unpackBufferBytes = 4 * 1024 * 1024;
 
@@ -192,16 +194,28 @@ export class ImageStore {
       let size = 0;
       const fh = await open(tmpBlob, 'wx', 0o644);
       try {
+        // File writes are batched (one writev per fileWriteBatchBytes); the unpacker gets every chunk.
+        let batch: Uint8Array[] = [];
+        let batchBytes = 0;
+        const flush = (): Promise<unknown> => {
+          const parts = batch;
+          batch = [];
+          batchBytes = 0;
+          return parts.length > 0 ? fh.writev(parts) : Promise.resolve();
+        };
         for await (const chunk of source) {
           hash.update(chunk);
           size += chunk.length;
           if (size > layer.size) throw new TsswarmError(ErrorCode.CORRUPT, `${layer.what}: more than the ${layer.size} bytes its descriptor says`);
           layer.onBytes?.(chunk.length);
+          batch.push(chunk);
+          batchBytes += chunk.length;
+          const writing = batchBytes >= fileWriteBatchBytes ? flush() : undefined;
           if (unpacking) {
-            await Promise.all([fh.write(chunk), send(chunk)]);
+            await Promise.all([writing, send(chunk)]);
             continue;
           }
-          await fh.write(chunk);
+          await writing;
           head.push(chunk);
           headBytes += chunk.length;
           if (headBytes >= 4) {
@@ -209,6 +223,7 @@ export class ImageStore {
             for (const h of head.splice(0)) await send(h);
           }
         }
+        await flush();
         await fh.sync();
       } finally {
         await fh.close();
@@ -258,10 +273,15 @@ export class ImageStore {
       await rm(join(this.layerRoot, name), { recursive: true, force: true });
       layers++;
     }
+    await this.clearPartial();
+    return { blobs, layers, bytes };
+  }
+
+  /** Removes partial writes and unpacks left by a process that died mid-way. Lock held. */
+  async clearPartial(): Promise<void> {
     for (const name of await readdir(join(this.root, 'layers')).catch(() => [] as string[])) {
       if (name.startsWith('tmp-')) await rm(join(this.root, 'layers', name), { recursive: true, force: true });
     }
     await this.blobs.clearTemp();
-    return { blobs, layers, bytes };
   }
 }

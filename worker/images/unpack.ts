@@ -74,7 +74,11 @@ function startTool(file: string, args: readonly string[], withStdout: boolean): 
   return { stdin: child.stdin, stdout: child.stdout, done };
 }
 
-/** Arguments of the extracting tar: owners, modes, xattrs (whiteout opaque markers) kept. */
+/**
+ * Arguments of the extracting tar: owners and modes kept; of the xattrs only file capabilities,
+ * `user.*` and overlayfs's opaque marker, so a layer cannot plant other `trusted.overlay.*`
+ * attributes (redirects, metacopy) that would change what overlayfs shows.
+ */
 export const tarExtractArgs = (dest: string): string[] => [
   '-x',
   '-f',
@@ -85,7 +89,9 @@ export const tarExtractArgs = (dest: string): string[] => [
   '--same-owner',
   '--same-permissions',
   '--xattrs',
-  '--xattrs-include=*',
+  '--xattrs-include=security.capability',
+  '--xattrs-include=user.*',
+  '--xattrs-include=trusted.overlay.opaque',
 ];
 
 /**

@@ -85,6 +85,7 @@ t.test('bad input: a clear line and a non-zero exit, nothing left half-made', as
     [['container', 'rm', 'keep'], 2, /cannot remove container keep: it is running/],
     [['container', 'stop', 'ghost'], 2, /no such container: ghost/],
     [['logs', '--tail', 'some', 'keep'], 2, /--tail must be a number/],
+    [['image', 'rm', '--data-dir', d.dataDir, 'busybox'], 2, /is used by container .*keep/],
   ];
   for (const [args, code, message] of cases) {
     const r = await d.cli(...args);

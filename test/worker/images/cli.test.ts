@@ -9,6 +9,9 @@ import { tempDir } from '../../helpers/temp-dir.js';
 import { startFakeRegistry } from './fake-registry.js';
 import { busyboxTarball, startRegistry, treeListing } from './registry-helper.js';
 
+/** Built once for this file (removed when the file's tests end). */
+const sharedBusybox = busyboxTarball(t);
+
 t.test('sizes, ages and --change values are shown and read as docker does', async (t) => {
   t.equal(humanSize(0), '0B');
   t.equal(humanSize(2_129_920), '2.13MB');
@@ -24,7 +27,7 @@ t.test('sizes, ages and --change values are shown and read as docker does', asyn
 });
 
 t.test('tsswarm image: load, ls, inspect, tag, save (skopeo reads it), rm', async (t) => {
-  const bb = await busyboxTarball(t);
+  const bb = await sharedBusybox;
   const dir = await tempDir(t, 'cli');
   const data = ['--data-dir', join(dir, 'data')];
   const load = await tsswarm('image', 'load', '-i', bb.file, ...data);
@@ -49,7 +52,7 @@ t.test('tsswarm image: load, ls, inspect, tag, save (skopeo reads it), rm', asyn
 
 t.test('tsswarm image push, rm, pull by digest through a local docker-registry', async (t) => {
   const registry = await startRegistry(t);
-  const bb = await busyboxTarball(t);
+  const bb = await sharedBusybox;
   const dir = await tempDir(t, 'clireg');
   const data = ['--data-dir', join(dir, 'data')];
   const insecure = ['--insecure-registry', registry.host];
@@ -70,7 +73,7 @@ t.test('tsswarm image push, rm, pull by digest through a local docker-registry',
 });
 
 t.test('bad input: one line on stderr, exit code 2 (user) or 1 (system), nothing changed', async (t) => {
-  const bb = await busyboxTarball(t);
+  const bb = await sharedBusybox;
   const fake = await startFakeRegistry(t);
   const dir = await tempDir(t, 'clibad');
   const dataDir = join(dir, 'data');
@@ -90,8 +93,10 @@ t.test('bad input: one line on stderr, exit code 2 (user) or 1 (system), nothing
     [['image', 'ls', '--format', 'yaml'], 2, /unknown --format/],
     [['image', 'import', join(dir, 'missing.tar')], 2, /no such file/],
   ];
-  for (const [args, code, message] of cases) {
-    const r = await tsswarm(...args, ...data);
+  // Independent refusals: run them side by side.
+  const results = await Promise.all(cases.map(([args]) => tsswarm(...args, ...data)));
+  for (const [i, [args, code, message]] of cases.entries()) {
+    const r = results[i] ?? { code: -1, stdout: '', stderr: '' };
     t.equal(r.code, code, `${args.join(' ')} exits ${code}`);
     t.match(r.stderr, message, `${args.join(' ')} says why`);
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack trace');

@@ -7,8 +7,11 @@ import { ImageService } from '../../../worker/images/image-service.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { busyboxTarball, treeListing } from './registry-helper.js';
 
+/** Built once for this file (removed when the file's tests end). */
+const sharedBusybox = busyboxTarball(t);
+
 t.test('the busybox test image loads, unpacks once and exposes layers and config', async (t) => {
-  const bb = await busyboxTarball(t);
+  const bb = await sharedBusybox;
   const again = await busyboxTarball(t);
   t.equal(again.manifestDigest, bb.manifestDigest, 'the build is deterministic');
   const svc = new ImageService({ dataDir: await tempDir(t, 'data') });
@@ -34,7 +37,7 @@ t.test('the busybox test image loads, unpacks once and exposes layers and config
 });
 
 t.test('image save writes a docker-save tarball skopeo accepts and load reads back', async (t) => {
-  const bb = await busyboxTarball(t);
+  const bb = await sharedBusybox;
   const dir = await tempDir(t, 'save');
   const svc = new ImageService({ dataDir: join(dir, 'a') });
   await svc.load(bb.file);
@@ -78,7 +81,7 @@ t.test('import makes a one-layer image; shared layers are counted and collected'
 });
 
 t.test('prune removes untagged images only', async (t) => {
-  const bb = await busyboxTarball(t);
+  const bb = await sharedBusybox;
   const svc = new ImageService({ dataDir: await tempDir(t, 'data') });
   await svc.load(bb.file);
   t.same((await svc.prune()).deleted, []);
@@ -94,7 +97,7 @@ t.test('prune removes untagged images only', async (t) => {
 });
 
 t.test('bad input is refused with clear errors and changes nothing', async (t) => {
-  const bb = await busyboxTarball(t);
+  const bb = await sharedBusybox;
   const dir = await tempDir(t, 'bad');
   const svc = new ImageService({ dataDir: join(dir, 'data') });
   await svc.load(bb.file);
@@ -119,4 +122,34 @@ t.test('bad input is refused with clear errors and changes nothing', async (t) =
   await t.rejects(fresh.load(tampered), { code: ErrorCode.CORRUPT, message: /digest mismatch|bytes/ });
   t.same((await treeListing(fresh.store.root)).filter((p) => !['blobs', 'blobs/sha256', 'layers', 'layers/sha256', 'tmp'].includes(p)), [], 'fresh store still empty');
   t.same(await treeListing(svc.store.root), before, 'store unchanged');
+});
+
+t.test('images in use by containers are kept by rm (without -f) and prune', async (t) => {
+  const bb = await sharedBusybox;
+  const users = new Map<string, string[]>();
+  const svc = new ImageService({ dataDir: await tempDir(t, 'data'), usedBy: (id) => Promise.resolve(users.get(id) ?? []) });
+  await svc.load(bb.file);
+  users.set(bb.configDigest, ['web-1']);
+  const before = await treeListing(svc.store.root);
+  await t.rejects(svc.remove('busybox'), { code: ErrorCode.CONFLICT, message: /used by container web-1/ });
+  t.same(await treeListing(svc.store.root), before, 'refused rm changed nothing');
+  t.same((await svc.prune({ all: true })).deleted, [], 'prune skips it');
+  t.same(await svc.remove('busybox', { force: true }), { untagged: ['busybox:latest'], deleted: [] }, '-f only untags an image containers use');
+  t.ok((await svc.layerDirs(bb.configDigest)).length > 0, 'its layers stay for the containers standing on them');
+});
+
+t.test('a crash mid-way leaves nothing that outlives the next change; a dead holder\'s lock is taken over', async (t) => {
+  const bb = await sharedBusybox;
+  const svc = new ImageService({ dataDir: await tempDir(t, 'data') });
+  await svc.store.init();
+  await writeFile(join(svc.store.root, 'tmp', 'layer-partial'), 'half a blob');
+  await mkdir(join(svc.store.root, 'layers', 'tmp-deadbeef', 'etc'), { recursive: true });
+  // The pid of a process that has exited holds the lock.
+  const { spawnSync } = await import('node:child_process');
+  const dead = spawnSync('true').pid;
+  await writeFile(join(svc.store.root, 'lock'), String(dead));
+  t.same(await svc.load(bb.file), ['busybox:latest']);
+  const listing = await treeListing(svc.store.root);
+  t.notOk(listing.some((p) => p.includes('partial') || p.includes('tmp-deadbeef')), 'partial files cleared');
+  await t.rejects(lstat(join(svc.store.root, 'lock')), { code: 'ENOENT' }, 'lock released');
 });

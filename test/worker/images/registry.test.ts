@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -11,9 +12,12 @@ import { tempDir } from '../../helpers/temp-dir.js';
 import { startFakeRegistry } from './fake-registry.js';
 import { busyboxTarball, freeLoopbackPort, startRegistry, treeListing } from './registry-helper.js';
 
+/** Built once for this file (removed when the file's tests end). */
+const sharedBusybox = busyboxTarball(t);
+
 t.test('push to docker-registry, rm, pull back by digest: layers unpacked again', async (t) => {
   const registry = await startRegistry(t);
-  const bb = await busyboxTarball(t);
+  const bb = await sharedBusybox;
   const dir = await tempDir(t, 'pushpull');
   const svc = new ImageService({ dataDir: join(dir, 'data'), insecureRegistries: [registry.host] });
   await svc.load(bb.file);
@@ -48,7 +52,7 @@ t.test('push to docker-registry, rm, pull back by digest: layers unpacked again'
 
 t.test('a registry that serves a blob with the wrong digest: pull fails with CORRUPT, store unchanged', async (t) => {
   const fake = await startFakeRegistry(t);
-  const bb = await busyboxTarball(t);
+  const bb = await sharedBusybox;
   const dir = await tempDir(t, 'liar');
   const svc = new ImageService({ dataDir: join(dir, 'data'), insecureRegistries: [fake.host] });
   await svc.load(bb.file);
@@ -116,3 +120,80 @@ for (const auth of ['basic', 'bearer'] as const) {
     t.ok(await svc.logout(fake.host));
   });
 }
+
+t.test('a manifest list is resolved to its linux/amd64 image; the list digest is the repo digest', async (t) => {
+  const fake = await startFakeRegistry(t);
+  const dir = await tempDir(t, 'list');
+  const svc = new ImageService({ dataDir: join(dir, 'data'), insecureRegistries: [fake.host] });
+  const image = (arch: string): { manifest: string; config: string } => {
+    const layerTar = tarOf(`${arch}.txt`, `${arch}\n`);
+    const layer = gzipSync(layerTar);
+    const config = JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256Digest(layerTar)] } });
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.dockerManifest,
+      config: { mediaType: MediaType.dockerConfig, digest: fake.addBlob(config), size: config.length },
+      layers: [{ mediaType: MediaType.dockerLayerGzip, digest: fake.addBlob(layer), size: layer.length }],
+    });
+    return { manifest, config };
+  };
+  const arm = image('arm64');
+  const amd = image('amd64');
+  const armDigest = fake.addManifest('multi', 'arm', arm.manifest, MediaType.dockerManifest);
+  const amdDigest = fake.addManifest('multi', 'amd', amd.manifest, MediaType.dockerManifest);
+  const list = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaType.dockerManifestList,
+    manifests: [
+      { mediaType: MediaType.dockerManifest, digest: armDigest, size: arm.manifest.length, platform: { os: 'linux', architecture: 'arm64' } },
+      { mediaType: MediaType.dockerManifest, digest: amdDigest, size: amd.manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
+    ],
+  });
+  const listDigest = fake.addManifest('multi', 'latest', list, MediaType.dockerManifestList);
+  const pulled = await svc.pull(`${fake.host}/multi`);
+  t.equal(pulled.digest, listDigest);
+  t.equal(pulled.id, sha256Digest(amd.config));
+  t.equal((await svc.resolve(`${fake.host}/multi`)).manifestDigest, amdDigest);
+  const [layer] = await svc.layerDirs(`${fake.host}/multi@${listDigest}`);
+  t.ok(await lstat(join(layer ?? '', 'amd64.txt')).then(() => true), 'the amd64 layer was unpacked');
+  t.notOk(fake.requests.some((r) => r.includes(armDigest)), 'the arm64 image was never fetched');
+});
+
+/** A one-file tar archive, as GNU tar writes it. */
+function tarOf(name: string, content: string): Buffer {
+  const dir = execFileSync('mktemp', ['-d', '/tmp/tsswarm-tarof-XXXXXX'], { encoding: 'utf8' }).trim();
+  try {
+    execFileSync('sh', ['-c', 'printf "%s" "$2" > "$1/$3"', 'sh', dir, content, name]);
+    return execFileSync('tar', ['-cf', '-', '-C', dir, name]);
+  } finally {
+    execFileSync('rm', ['-rf', dir]);
+  }
+}
+
+t.test('a lying blob that is a valid layer is unpacked to a temp dir only, then discarded', async (t) => {
+  const fake = await startFakeRegistry(t);
+  const dir = await tempDir(t, 'validlie');
+  const svc = new ImageService({ dataDir: join(dir, 'data'), insecureRegistries: [fake.host] });
+  const honest = tarOf('honest.txt', 'yes\n');
+  const evil = gzipSync(tarOf('evil.txt', 'gotcha\n'));
+  const promised = gzipSync(honest);
+  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256Digest(honest)] } });
+  fake.addLyingBlob(sha256Digest(promised), evil);
+  fake.addManifest(
+    'sneaky',
+    'latest',
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: fake.addBlob(config), size: config.length },
+      layers: [{ mediaType: MediaType.ociLayerGzip, digest: sha256Digest(promised), size: evil.length }],
+    }),
+    MediaType.ociManifest,
+  );
+  await svc.store.init();
+  const before = await treeListing(svc.store.root);
+  await t.rejects(svc.pull(`${fake.host}/sneaky`), { code: ErrorCode.CORRUPT, message: /digest mismatch/ });
+  const after = await treeListing(svc.store.root);
+  t.same(after, before, 'no blob, no layer, no temp dir left');
+  t.notOk(after.some((p) => p.includes('evil.txt')), 'the lie never reached a layer directory');
+});

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { ErrorCode } from '../../../lib/errors.js';
 import { runCommand } from '../../../lib/run-command.js';
+import { TarType, encodePaxEntry, encodeTarHeader } from '../../../worker/images/tar-header.js';
 import { unpackLayer } from '../../../worker/images/unpack.js';
 import { whiteoutAction } from '../../../worker/images/whiteout.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -96,4 +97,23 @@ t.test('a layer that is not a tar, or has the wrong diff ID, is CORRUPT', async 
   const dest3 = join(dir, 'out3');
   await mkdir(dest3);
   await t.rejects(unpackLayer(truncated, dest3), { code: ErrorCode.CORRUPT });
+});
+
+t.test('a layer cannot plant overlayfs attributes other than the opaque marker', async (t) => {
+  const dir = await tempDir(t, 'xattr');
+  const header = (name: string): Buffer =>
+    encodeTarHeader({ name, mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: TarType.directory, linkname: '', devmajor: 0, devminor: 0 });
+  const layer = Buffer.concat([
+    encodePaxEntry({ 'SCHILY.xattr.trusted.overlay.redirect': '/etc', 'SCHILY.xattr.user.note': 'kept' }),
+    header('a/'),
+    Buffer.alloc(1024),
+  ]);
+  const file = join(dir, 'layer.tar');
+  await writeFile(file, layer);
+  const dest = join(dir, 'out');
+  await mkdir(dest);
+  await unpackLayer(file, dest);
+  const { stdout } = await execFileAsync('tar', ['-c', '--xattrs', '--xattrs-include=*', '-f', '-', '-C', dest, 'a'], { encoding: 'latin1' });
+  t.match(stdout, /SCHILY\.xattr\.user\.note=kept/, 'ordinary xattrs are kept');
+  t.notMatch(stdout, /trusted\.overlay\.redirect/, 'trusted.overlay.redirect is dropped');
 });
