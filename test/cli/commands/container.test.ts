@@ -3,6 +3,7 @@
  */
 import t from 'tap';
 import { testDaemon } from '../../helpers/daemon.js';
+import { startRegistry } from '../../worker/images/registry-helper.js';
 
 // One daemon for the file (it takes seconds to build and load the image); tests use their own names.
 const d = await testDaemon(t);
@@ -99,4 +100,23 @@ t.test('bad input: a clear line and a non-zero exit, nothing left half-made', as
   t.notMatch(ps.stdout, /nosuchimage|"nope"|bad name/, 'no refused container was made');
   t.equal((await d.cli('container', 'rm', '-f', 'keep')).code, 0);
   t.equal((await d.cli('ps', '-a', '-q')).stdout.split('\n').length, before.split('\n').length - 1, 'rm -f removed it');
+});
+
+t.test('an image pushed to a registry, removed, pulled back by digest, runs', async (t) => {
+  const registry = await startRegistry(t);
+  const host = registry.host;
+  const ref = `${host}/tests/busybox:1`;
+  const image = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => d.cli('image', ...args.slice(0, 1), '--data-dir', d.dataDir, ...args.slice(1));
+  const tag = await image('tag', 'busybox', ref);
+  t.equal(tag.code, 0, tag.stderr);
+  const push = await image('push', '--insecure-registry', host, ref);
+  t.equal(push.code, 0, push.stderr);
+  const digest = /sha256:[0-9a-f]{64}/.exec(push.stdout)?.[0] ?? '';
+  t.match(digest, /^sha256:/, 'push prints the manifest digest');
+  t.equal((await image('rm', ref)).code, 0);
+  const pull = await image('pull', '--insecure-registry', host, `${host}/tests/busybox@${digest}`);
+  t.equal(pull.code, 0, pull.stderr);
+  const run = await d.cli('run', '--rm', `${host}/tests/busybox@${digest}`, 'echo', 'pulled and ran');
+  t.equal(run.code, 0, run.stderr);
+  t.equal(run.stdout, 'pulled and ran\n');
 });
