@@ -1,0 +1,113 @@
+/**
+ * Raft storage on disk: a MemoryStorage in front (what raft reads), the WAL and snapshot files
+ * behind (what survives a crash). Everything is made durable before the memory copy changes, as
+ * raft requires: a Ready's hard state and entries are persisted before its messages are sent.
+ */
+import { join } from 'node:path';
+import { ErrorCode, TsswarmError } from '../../../lib/errors.js';
+import { MemoryStorage, emptySnapshot, type InitialState, type Storage } from '../storage.js';
+import type { ConfState, Entry, HardState, Snapshot } from '../types.js';
+import { SnapshotFiles } from './snapshot-files.js';
+import { Wal, type WalOptions } from './wal.js';
+import type { WalRecord } from './record.js';
+
+/** What a Ready asks to persist. */
+export interface PersistRequest {
+  readonly hardState?: HardState;
+  readonly entries: readonly Entry[];
+  /** A snapshot received from the leader. */
+  readonly snapshot?: Snapshot;
+}
+
+/** A member's durable raft storage. */
+export class DiskStorage implements Storage {
+  private constructor(
+    private readonly mem: MemoryStorage,
+    private readonly wal: Wal,
+    private readonly snaps: SnapshotFiles,
+    /** Bytes of a torn write cut off during recovery. */
+    readonly truncatedBytes: number,
+  ) {}
+
+  /** Opens the storage in `dir` (wal/ and snap/ below it), recovering what a previous run wrote. */
+  static async open(dir: string, options: WalOptions = {}): Promise<DiskStorage> {
+    const snaps = new SnapshotFiles(join(dir, 'snap'));
+    const { snapshot } = await snaps.loadNewest();
+    const { wal, recovered } = await Wal.open(join(dir, 'wal'), options);
+    const mark = recovered.snapshot;
+    if (mark && (!snapshot || snapshot.metadata.index < mark.index)) {
+      await wal.close();
+      throw new TsswarmError(
+        ErrorCode.CORRUPT,
+        `raft storage in ${dir}: the log was compacted to index ${mark.index} but no readable snapshot covers it; refusing to start`,
+      );
+    }
+    const mem = new MemoryStorage(snapshot ?? emptySnapshot());
+    mem.append(recovered.entries.filter((e) => e.index > (snapshot?.metadata.index ?? 0)));
+    mem.setHardState(recovered.hardState);
+    return new DiskStorage(mem, wal, snaps, recovered.truncatedBytes);
+  }
+
+  initialState(): InitialState {
+    return this.mem.initialState();
+  }
+  entries(lo: number, hi: number, maxBytes: number): Entry[] | undefined {
+    return this.mem.entries(lo, hi, maxBytes);
+  }
+  term(index: number): number | undefined {
+    return this.mem.term(index);
+  }
+  firstIndex(): number {
+    return this.mem.firstIndex();
+  }
+  lastIndex(): number {
+    return this.mem.lastIndex();
+  }
+  snapshot(): Snapshot {
+    return this.mem.snapshot();
+  }
+
+  /** Persists a Ready's snapshot, entries and hard state (one fsync for the WAL part), then applies them. */
+  async persist(request: PersistRequest): Promise<void> {
+    const records: WalRecord[] = [];
+    if (request.snapshot) {
+      await this.snaps.save(request.snapshot);
+      records.push({ type: 'snapshot', index: request.snapshot.metadata.index, term: request.snapshot.metadata.term });
+    }
+    for (const entry of request.entries) records.push({ type: 'entry', entry });
+    if (request.hardState) records.push({ type: 'hardState', hardState: request.hardState });
+    if (records.length > 0) await this.wal.append(records);
+    if (request.snapshot) this.mem.applySnapshot(request.snapshot);
+    this.mem.append(request.entries);
+    if (request.hardState) this.mem.setHardState(request.hardState);
+  }
+
+  /**
+   * Takes a snapshot of the application's state at `index` (already applied) and compacts the log
+   * up to `compactTo` (default: the snapshot; lower keeps entries for followers that lag a little),
+   * deleting WAL segments that only hold compacted entries.
+   */
+  async compact(index: number, confState: ConfState, data: Uint8Array, compactTo = index): Promise<Snapshot> {
+    const snapshot = this.mem.createSnapshot(index, confState, data);
+    await this.snaps.save(snapshot);
+    await this.wal.append([{ type: 'snapshot', index, term: snapshot.metadata.term }]);
+    if (compactTo >= this.mem.firstIndex()) this.mem.compact(compactTo);
+    await this.wal.releaseTo(compactTo);
+    return snapshot;
+  }
+
+  /** fsyncs done by the WAL so far. */
+  get syncs(): number {
+    return this.wal.syncs;
+  }
+
+  /** Number of WAL segment files. */
+  segmentCount(): Promise<number> {
+    return this.wal.segmentCount();
+  }
+
+  /** Closes the files. */
+  close(): Promise<void> {
+    return this.wal.close();
+  }
+}

@@ -1,0 +1,51 @@
+import t from 'tap';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DiskStorage } from '../../../../manager/raft/wal/disk-storage.js';
+import type { Entry } from '../../../../manager/raft/types.js';
+import { tempDir } from '../../../helpers/temp-dir.js';
+
+function entry(index: number, term = 1): Entry {
+  return { index, term, type: 'normal', data: new TextEncoder().encode(`v${index}`) };
+}
+const conf = { voters: [1, 2, 3], learners: [] };
+
+t.test('persist, compact, reopen: the same log, hard state and snapshot', async (t) => {
+  const dir = await tempDir(t, 'storage');
+  const s = await DiskStorage.open(dir, { segmentBytes: 512 });
+  for (let i = 1; i <= 40; i += 4) await s.persist({ entries: [entry(i), entry(i + 1), entry(i + 2), entry(i + 3)], hardState: { term: 1, vote: 1, commit: i + 3 } });
+  await s.compact(30, conf, new TextEncoder().encode('state@30'));
+  await s.close();
+  const r = await DiskStorage.open(dir, { segmentBytes: 512 });
+  t.equal(r.firstIndex(), 31);
+  t.equal(r.lastIndex(), 40);
+  t.same(r.initialState(), { hardState: { term: 1, vote: 1, commit: 40 }, confState: conf });
+  t.equal(new TextDecoder().decode(r.snapshot().data), 'state@30');
+  t.same(r.entries(31, 41, Infinity)?.map((e) => e.index), [31, 32, 33, 34, 35, 36, 37, 38, 39, 40]);
+  t.equal(r.term(30), 1, 'the term at the snapshot point is known');
+  await r.close();
+});
+
+t.test('a snapshot from the leader replaces the log', async (t) => {
+  const dir = await tempDir(t, 'storage');
+  const s = await DiskStorage.open(dir);
+  await s.persist({ entries: [entry(1), entry(2)] });
+  await s.persist({ entries: [], snapshot: { metadata: { index: 100, term: 5, confState: conf }, data: new Uint8Array([7]) }, hardState: { term: 5, vote: 0, commit: 100 } });
+  await s.close();
+  const r = await DiskStorage.open(dir);
+  t.equal(r.firstIndex(), 101);
+  t.equal(r.lastIndex(), 100);
+  t.same(r.snapshot().metadata, { index: 100, term: 5, confState: conf });
+  await r.close();
+});
+
+t.test('a damaged snapshot that the log was compacted to: refuse to start', async (t) => {
+  const dir = await tempDir(t, 'storage');
+  const s = await DiskStorage.open(dir);
+  await s.persist({ entries: [entry(1), entry(2), entry(3)] });
+  await s.compact(2, conf, new Uint8Array([1, 2, 3]));
+  await s.close();
+  const [snap = ''] = await readdir(join(dir, 'snap'));
+  await writeFile(join(dir, 'snap', snap), new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+  await t.rejects(DiskStorage.open(dir), { code: 'ECORRUPT', message: /compacted to index 2 but no readable snapshot covers it/ });
+});

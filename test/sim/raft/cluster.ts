@@ -1,0 +1,681 @@
+/**
+ * A simulated raft cluster: RawNodes with MemoryStorage ("disk"), the fake network, a KV state
+ * machine per node, clients issuing puts and ReadIndex gets, and the faults a run injects.
+ * Everything runs in logical ticks from one seeded Rng, so a seed replays exactly.
+ */
+import { AssertionError, assert } from '../../../lib/assert.js';
+import type { Rng } from '../../../lib/rng.js';
+import {
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+  MemoryStorage,
+  RawNode,
+  type Ready,
+  type Snapshot,
+  decodeConfChange,
+  isRaftError,
+} from '../../../manager/raft/index.js';
+import { SafetyChecker, SimViolation } from './checks.js';
+import { KvStore, decodePut, encodePut } from './kv.js';
+import type { HistoryOp } from './linearizability.js';
+import { SimNetwork } from './network.js';
+
+/** The largest cluster the simulator builds. */
+export const maxNodes = 7;
+
+/** Raft settings one run uses (drawn per seed). */
+export interface SimRaftSettings {
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly maxSizePerMsgBytes: number;
+  readonly maxInflightMessages: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly unsafeCommitOldTermEntries: boolean;
+}
+
+interface SimNode {
+  readonly id: NodeId;
+  readonly storage: MemoryStorage;
+  raw: RawNode | undefined;
+  kv: KvStore;
+  appliedIndex: number;
+  confState: ConfState;
+  /** A slow disk handles its Ready only now and then; a crash loses what it had not handed over. */
+  slowDisk: boolean;
+  /** Read contexts this node has a ReadState for: ctx → read index. */
+  readonly readIndexes: Map<string, number>;
+}
+
+interface PendingOp {
+  readonly client: number;
+  readonly request: number;
+  readonly key: string;
+  readonly kind: 'put' | 'get';
+  readonly value: string;
+  readonly node: NodeId;
+  readonly call: number;
+  readonly startTick: number;
+}
+
+/** How many clients run, how often they act, and how long they wait. */
+export const clientCount = 4;
+const keys = ['a', 'b', 'c'] as const;
+const clientOpChance = 0.25;
+const opTimeoutTicks = 60;
+/** The client id the liveness probe writes as. */
+const probeClient = 1000;
+
+/** Counters for the progress line. */
+export interface SimStats {
+  ticks: number;
+  elections: number;
+  faults: number;
+  crashes: number;
+  confChanges: number;
+  snapshotsSent: number;
+  compactions: number;
+  puts: number;
+  gets: number;
+  acked: number;
+  /** Gets answered through ReadIndex. */
+  readsServed: number;
+}
+
+/** The simulated cluster. */
+export class SimCluster {
+  readonly network: SimNetwork;
+  readonly checker = new SafetyChecker();
+  readonly history: HistoryOp[] = [];
+  readonly stats: SimStats = {
+    ticks: 0,
+    elections: 0,
+    faults: 0,
+    crashes: 0,
+    confChanges: 0,
+    snapshotsSent: 0,
+    compactions: 0,
+    puts: 0,
+    gets: 0,
+    acked: 0,
+    readsServed: 0,
+  };
+  now = 0;
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly rng: Rng;
+  private readonly settings: SimRaftSettings;
+  private readonly log: (line: string) => void;
+  private clock = 0;
+  private readonly pending = new Map<number, PendingOp>();
+  private readonly nextRequest = new Map<number, number>();
+  /** While now < flapUntil, every new leader is crashed a few ticks after it is elected. */
+  private flapUntil = 0;
+  private leaderSince = new Map<NodeId, number>();
+  /** Nodes the flapping crashed, and the tick each comes back. */
+  private readonly restartAt = new Map<NodeId, number>();
+  private probeApplied = false;
+
+  constructor(opts: { rng: Rng; settings: SimRaftSettings; voters: number; log: (line: string) => void }) {
+    this.rng = opts.rng;
+    this.settings = opts.settings;
+    this.log = opts.log;
+    this.network = new SimNetwork(this.rng.fork());
+    const voters = Array.from({ length: opts.voters }, (_, i) => i + 1);
+    const confState: ConfState = { voters, learners: [] };
+    for (const id of voters) {
+      const boot: Snapshot = { metadata: { index: 1, term: 1, confState }, data: new KvStore().encode() };
+      const storage = new MemoryStorage(boot);
+      storage.setHardState({ term: 1, vote: 0, commit: 1 });
+      this.addNode(id, storage);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The main loop
+
+  /** One tick: deliver due messages, tick every live node, let slow disks catch up, run clients. */
+  step(clientsActive: boolean): void {
+    this.now++;
+    this.stats.ticks++;
+    for (const d of this.network.due(this.now)) {
+      if (d.kind === 'cut') {
+        this.reportSnapshot(d.message, true);
+        continue;
+      }
+      this.deliver(d.message);
+    }
+    for (const n of this.sortedNodes()) {
+      if (n.raw === undefined) continue;
+      this.guard(n, () => n.raw?.tick());
+      this.afterStep(n);
+    }
+    for (const n of this.sortedNodes()) {
+      if (n.slowDisk && n.raw !== undefined && this.rng.chance(0.3)) this.processReady(n);
+    }
+    this.maybeCompact();
+    if (this.now < this.flapUntil) this.flap();
+    this.restartDue();
+    if (clientsActive) this.runClients();
+    this.expireOps();
+    this.checkLeaders();
+  }
+
+  private deliver(m: Message): void {
+    const n = this.nodes.get(m.to);
+    if (n?.raw === undefined) {
+      this.reportSnapshot(m, true);
+      return;
+    }
+    this.guard(n, () => n.raw?.step(m));
+    this.reportSnapshot(m, false);
+    this.afterStep(n);
+  }
+
+  /** The transport reports how a snapshot send ended, as a real one would. */
+  private reportSnapshot(m: Message, failed: boolean): void {
+    if (m.type !== 'snap') return;
+    if (!failed) this.stats.snapshotsSent++;
+    const sender = this.nodes.get(m.from);
+    if (sender?.raw === undefined) return;
+    this.guard(sender, () => sender.raw?.reportSnapshot(m.to, failed));
+    this.afterStep(sender);
+  }
+
+  private afterStep(n: SimNode): void {
+    if (!n.slowDisk) this.processReady(n);
+    this.checkLeaders();
+  }
+
+  /** Runs `fn` against a node, turning a failed raft assertion into a violation with context. */
+  private guard(n: SimNode, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof AssertionError) {
+        throw new SimViolation('assertion', `node ${n.id} at tick ${this.now}: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Ready handling: persist, send, apply
+
+  /** Handles Ready batches until the node has none (a Ready is handled atomically: no torn writes yet). */
+  private processReady(n: SimNode): void {
+    for (let rounds = 0; n.raw?.hasReady() === true; rounds++) {
+      assert(rounds < 1000, `node ${n.id} never runs out of Ready`);
+      const raw = n.raw;
+      this.guard(n, () => this.handleReady(n, raw, raw.ready()));
+    }
+  }
+
+  private handleReady(n: SimNode, raw: RawNode, rd: Ready): void {
+    if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
+    if (rd.entries.length > 0) {
+      n.storage.append(rd.entries);
+      this.checker.observePersisted(n.id, rd.entries, (i) => n.storage.term(i));
+    }
+    if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
+    const lostSnapshots: Message[] = [];
+    for (const m of rd.messages) {
+      const sent = this.network.send(m, this.now);
+      if (!sent && m.type === 'snap') lostSnapshots.push(m);
+    }
+    if (rd.snapshot !== undefined) this.installSnapshot(n, rd.snapshot);
+    for (const e of rd.committedEntries) this.apply(n, raw, e);
+    for (const rs of rd.readStates) n.readIndexes.set(rs.context, rs.index);
+    raw.advance();
+    this.completeReads(n);
+    for (const m of lostSnapshots) this.reportSnapshot(m, true);
+  }
+
+  private installSnapshot(n: SimNode, snap: Snapshot): void {
+    n.kv = KvStore.decode(snap.data);
+    n.appliedIndex = snap.metadata.index;
+    n.confState = snap.metadata.confState;
+  }
+
+  private apply(n: SimNode, raw: RawNode, e: Entry): void {
+    assert(e.index === n.appliedIndex + 1, `node ${n.id} applies ${e.index} after ${n.appliedIndex}`);
+    this.checker.observeApplied(n.id, e);
+    n.appliedIndex = e.index;
+    if (e.type === 'confChange') {
+      const cc = decodeConfChange(e.data);
+      n.confState = raw.applyConfChange(cc);
+      return;
+    }
+    const cmd = decodePut(e.data);
+    if (cmd === undefined) return;
+    if (cmd.client === probeClient) this.probeApplied = true;
+    n.kv.apply(cmd);
+    const op = this.pending.get(cmd.client);
+    if (op !== undefined && op.kind === 'put' && op.request === cmd.request && op.node === n.id) {
+      this.finish(op, undefined);
+      const ackedInTerm = Math.max(...[...this.nodes.values()].map((x) => x.raw?.raft.term ?? x.storage.initialState().hardState.term));
+      this.checker.recordAck({ index: e.index, term: e.term, description: `put ${op.key}=${op.value}`, ackedInTerm });
+      this.stats.acked++;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Clients
+
+  private runClients(): void {
+    for (let client = 0; client < clientCount; client++) {
+      if (this.pending.has(client) || !this.rng.chance(clientOpChance)) continue;
+      const node = this.rng.pick(this.sortedNodes());
+      if (node.raw === undefined) continue;
+      const request = (this.nextRequest.get(client) ?? 0) + 1;
+      this.nextRequest.set(client, request);
+      const key = this.rng.pick(keys);
+      const kind = this.rng.chance(0.5) ? 'put' : 'get';
+      const op: PendingOp = { client, request, key, kind, value: `${client}.${request}`, node: node.id, call: ++this.clock, startTick: this.now };
+      this.startOp(node, op);
+    }
+  }
+
+  private startOp(n: SimNode, op: PendingOp): void {
+    const raw = n.raw;
+    assert(raw !== undefined, 'client on a crashed node');
+    try {
+      if (op.kind === 'put') {
+        this.stats.puts++;
+        raw.propose(encodePut({ client: op.client, request: op.request, key: op.key, value: op.value }));
+      } else {
+        this.stats.gets++;
+        raw.readIndex(readContext(op));
+      }
+    } catch (err) {
+      if (isRaftError(err, 'proposalDropped')) return; // refused outright: it never happened
+      throw err;
+    }
+    this.pending.set(op.client, op);
+    this.afterStep(n);
+  }
+
+  private completeReads(n: SimNode): void {
+    for (const op of this.pending.values()) {
+      if (op.kind !== 'get' || op.node !== n.id) continue;
+      const index = n.readIndexes.get(readContext(op));
+      if (index === undefined || n.appliedIndex < index) continue;
+      n.readIndexes.delete(readContext(op));
+      this.finish(op, n.kv.get(op.key));
+      this.stats.readsServed++;
+    }
+  }
+
+  private finish(op: PendingOp, output: string | undefined): void {
+    this.pending.delete(op.client);
+    const input = op.kind === 'put' ? ({ kind: 'put', value: op.value } as const) : ({ kind: 'get' } as const);
+    this.history.push({ key: op.key, input, output, call: op.call, ret: ++this.clock });
+  }
+
+  /** A put the client stopped waiting for may still happen: it stays in the history, open-ended. */
+  private abandon(op: PendingOp): void {
+    this.pending.delete(op.client);
+    if (op.kind === 'put') {
+      this.history.push({ key: op.key, input: { kind: 'put', value: op.value }, output: undefined, call: op.call, ret: Number.POSITIVE_INFINITY });
+    }
+  }
+
+  private expireOps(): void {
+    for (const op of [...this.pending.values()]) {
+      if (this.now - op.startTick >= opTimeoutTicks || this.nodes.get(op.node)?.raw === undefined) this.abandon(op);
+    }
+  }
+
+  /** Gives up on every outstanding operation (end of run). */
+  abandonAll(): void {
+    for (const op of [...this.pending.values()]) this.abandon(op);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Faults
+
+  /** Injects one random fault. */
+  injectFault(): void {
+    this.stats.faults++;
+    const kind = this.rng.pick([
+      'partition',
+      'partition',
+      'asymmetric',
+      'heal',
+      'crash',
+      'crashLeader',
+      'isolateLeader',
+      'restart',
+      'restart',
+      'flapLeaders',
+      'conditions',
+      'slowDisk',
+      'membership',
+      'membership',
+      'transfer',
+    ] as const);
+    switch (kind) {
+      case 'partition':
+        return this.randomPartition();
+      case 'asymmetric':
+        return this.randomBlocks();
+      case 'heal':
+        this.network.heal();
+        return this.log(`t=${this.now} heal network`);
+      case 'crash':
+        return this.crashRandom();
+      case 'flapLeaders':
+        this.flapUntil = this.now + this.rng.range(30, 150);
+        return this.log(`t=${this.now} leaders flap until t=${this.flapUntil}`);
+      case 'crashLeader':
+        return this.crashLeader();
+      case 'isolateLeader':
+        return this.isolateLeader();
+      case 'restart':
+        return this.restartRandom();
+      case 'conditions':
+        return this.randomConditions();
+      case 'slowDisk':
+        return this.toggleSlowDisk();
+      case 'membership':
+        return this.randomConfChange();
+      case 'transfer':
+        return this.randomTransfer();
+    }
+  }
+
+  private randomPartition(): void {
+    const ids = this.rng.shuffle(this.ids());
+    if (ids.length < 2) return;
+    const cut = this.rng.range(1, ids.length - 1);
+    const groups = [ids.slice(0, cut), ids.slice(cut)];
+    this.network.partition(groups);
+    this.log(`t=${this.now} ${this.network.describeCuts()}`);
+  }
+
+  private randomBlocks(): void {
+    const ids = this.ids();
+    if (ids.length < 2) return;
+    for (let i = this.rng.range(1, 3); i > 0; i--) {
+      const from = this.rng.pick(ids);
+      const to = this.rng.pick(ids.filter((x) => x !== from));
+      this.network.block(from, to);
+    }
+    this.log(`t=${this.now} ${this.network.describeCuts()}`);
+  }
+
+  private crashRandom(): void {
+    const live = this.sortedNodes().filter((n) => n.raw !== undefined);
+    if (live.length === 0) return;
+    this.crash(this.rng.pick(live));
+  }
+
+  private crashLeader(): void {
+    const leader = this.leader();
+    if (leader !== undefined) this.crash(leader);
+  }
+
+  /**
+   * Leader flapping: a leader dies 1..12 ticks into its term, often right after it sent its first
+   * appends, and comes back 5..60 ticks later. This breeds the diverging logs of the Raft paper's
+   * figure 8.
+   */
+  private flap(): void {
+    const leader = this.leader();
+    if (leader?.raw !== undefined) {
+      const since = this.leaderSince.get(leader.id) ?? this.now;
+      this.leaderSince.set(leader.id, since);
+      if (this.now - since >= this.rng.range(1, 12)) {
+        this.leaderSince.delete(leader.id);
+        this.crash(leader);
+        this.restartAt.set(leader.id, this.now + this.rng.range(5, 60));
+      }
+    }
+  }
+
+  private restartDue(): void {
+    for (const [id, at] of this.restartAt) {
+      const n = this.nodes.get(id);
+      if (at > this.now || n === undefined) continue;
+      this.restartAt.delete(id);
+      if (n.raw === undefined) this.restart(n);
+    }
+  }
+
+  /** Cuts the leader off from everyone, possibly letting one follower still hear it. */
+  private isolateLeader(): void {
+    const leader = this.leader();
+    if (leader === undefined) return;
+    const others = this.ids().filter((id) => id !== leader.id);
+    const buddy = others.length > 2 && this.rng.chance(0.5) ? [this.rng.pick(others)] : [];
+    this.network.partition([[leader.id, ...buddy], others.filter((id) => !buddy.includes(id))]);
+    this.log(`t=${this.now} isolate leader: ${this.network.describeCuts()}`);
+  }
+
+  private crash(n: SimNode): void {
+    n.raw = undefined;
+    // What it had sent but the network had not delivered may have died in its send buffer.
+    for (const m of this.network.loseFrom(n.id, 0.5)) this.reportSnapshot(m, true);
+    n.readIndexes.clear();
+    this.stats.crashes++;
+    this.log(`t=${this.now} crash ${n.id}`);
+  }
+
+  private restartRandom(): void {
+    const down = this.sortedNodes().filter((n) => n.raw === undefined);
+    if (down.length === 0) return;
+    this.restart(this.rng.pick(down));
+  }
+
+  private restart(n: SimNode): void {
+    const snap = n.storage.snapshot();
+    n.kv = KvStore.decode(snap.data);
+    n.appliedIndex = snap.metadata.index;
+    n.confState = snap.metadata.confState;
+    n.readIndexes.clear();
+    n.raw = this.newRawNode(n.id, n.storage, snap.metadata.index);
+    this.log(`t=${this.now} restart ${n.id}`);
+    this.afterStep(n);
+  }
+
+  private randomConditions(): void {
+    const c = this.network.conditions;
+    c.dropRate = this.rng.pick([0, 0, 0.05, 0.2]);
+    c.duplicateRate = this.rng.pick([0, 0, 0.05]);
+    c.minDelayTicks = 1;
+    c.maxDelayTicks = this.rng.pick([1, 2, 4, 8]);
+    this.log(`t=${this.now} network drop=${c.dropRate} dup=${c.duplicateRate} delay<=${c.maxDelayTicks}`);
+  }
+
+  private toggleSlowDisk(): void {
+    const n = this.rng.pick(this.sortedNodes());
+    n.slowDisk = !n.slowDisk;
+    this.log(`t=${this.now} slow disk ${n.id} ${n.slowDisk ? 'on' : 'off'}`);
+  }
+
+  private randomConfChange(): void {
+    const leader = this.leader();
+    if (leader?.raw === undefined) return;
+    const conf = leader.raw.status().confState;
+    const members = [...conf.voters, ...conf.learners];
+    const options: ConfChange[] = [];
+    const fresh = this.freshId();
+    if (fresh !== undefined) options.push({ type: 'addLearner', nodeId: fresh }, { type: 'addVoter', nodeId: fresh });
+    for (const id of conf.learners) options.push({ type: 'addVoter', nodeId: id });
+    if (conf.voters.length > 1) for (const id of members) options.push({ type: 'removeNode', nodeId: id });
+    if (options.length === 0) return;
+    const cc = this.rng.pick(options);
+    try {
+      leader.raw.proposeConfChange(cc);
+    } catch (err) {
+      if (isRaftError(err)) return;
+      throw err;
+    }
+    this.stats.confChanges++;
+    this.log(`t=${this.now} leader ${leader.id} proposes ${cc.type} ${cc.nodeId}`);
+    if (cc.nodeId === fresh) this.addNode(fresh, new MemoryStorage());
+    this.afterStep(leader);
+  }
+
+  private randomTransfer(): void {
+    const leader = this.leader();
+    if (leader?.raw === undefined) return;
+    const voters = leader.raw.status().confState.voters.filter((id) => id !== leader.id);
+    if (voters.length === 0) return;
+    const to = this.rng.pick(voters);
+    this.log(`t=${this.now} leader ${leader.id} transfers to ${to}`);
+    this.guard(leader, () => leader.raw?.transferLeadership(to));
+    this.afterStep(leader);
+  }
+
+  /** Ends all faults: network calm and whole, every node up, disks fast. */
+  healAll(): void {
+    this.flapUntil = 0;
+    this.restartAt.clear();
+    this.network.heal();
+    this.network.conditions = { dropRate: 0, duplicateRate: 0, minDelayTicks: 1, maxDelayTicks: 2 };
+    for (const n of this.sortedNodes()) {
+      n.slowDisk = false;
+      if (n.raw === undefined) this.restart(n);
+      else this.processReady(n);
+    }
+    this.log(`t=${this.now} heal all`);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Liveness probe and end-of-run checks
+
+  /** Proposes a marker write at the leader (or anywhere); true once one was applied. */
+  probeLiveness(): boolean {
+    if (this.probeApplied) return true;
+    const target = this.leader() ?? this.rng.pick(this.sortedNodes());
+    const raw = target.raw;
+    if (raw === undefined) return false;
+    const request = (this.nextRequest.get(probeClient) ?? 0) + 1;
+    this.nextRequest.set(probeClient, request);
+    try {
+      raw.propose(encodePut({ client: probeClient, request, key: 'probe', value: String(request) }));
+    } catch (err) {
+      if (!isRaftError(err)) throw err;
+    }
+    this.afterStep(target);
+    return false;
+  }
+
+  /** Forgets earlier probe results (called when the faults heal). */
+  resetProbe(): void {
+    this.probeApplied = false;
+  }
+
+  /** Checks that every acknowledged write survives in the current leader's log. */
+  checkDurability(): void {
+    const leader = this.leader();
+    if (leader?.raw === undefined) return;
+    this.checker.checkAckedWrites(leader.id, leader.raw.raft.term, leader.raw.raft.log);
+  }
+
+  /**
+   * Election safety and leader completeness for every node that leads right now, and no
+   * acknowledged write missing from the newest leader's log.
+   */
+  private checkLeaders(): void {
+    for (const n of this.nodes.values()) {
+      const r = n.raw?.raft;
+      if (r === undefined || r.state !== 'leader') continue;
+      if (this.checker.observeLeader(r.term, n.id)) {
+        this.stats.elections++;
+        this.log(`t=${this.now} ${n.id} leads term ${r.term}`);
+        this.checker.checkLeaderCompleteness(n.id, r.term, r.log);
+      }
+    }
+    this.checkDurability();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Plumbing
+
+  private maybeCompact(): void {
+    for (const n of this.sortedNodes()) {
+      if (n.raw === undefined || !this.rng.chance(0.02)) continue;
+      const snapIndex = n.storage.snapshot().metadata.index;
+      if (n.appliedIndex - snapIndex < 5) continue;
+      n.storage.createSnapshot(n.appliedIndex, n.confState, n.kv.encode());
+      const compactTo = n.appliedIndex - this.rng.int(5);
+      if (compactTo >= n.storage.firstIndex()) n.storage.compact(compactTo);
+      this.stats.compactions++;
+    }
+  }
+
+  private addNode(id: NodeId, storage: MemoryStorage): void {
+    const snap = storage.snapshot();
+    const n: SimNode = {
+      id,
+      storage,
+      raw: this.newRawNode(id, storage, snap.metadata.index),
+      kv: KvStore.decode(snap.data),
+      appliedIndex: snap.metadata.index,
+      confState: snap.metadata.confState,
+      slowDisk: false,
+      readIndexes: new Map(),
+    };
+    this.nodes.set(id, n);
+  }
+
+  /** A node starting from `storage`; `applied` is where its state machine (the snapshot) stands. */
+  private newRawNode(id: NodeId, storage: MemoryStorage, applied: number): RawNode {
+    const s = this.settings;
+    return new RawNode({
+      id,
+      storage,
+      applied,
+      rng: this.rng.fork(),
+      electionTicks: s.electionTicks,
+      heartbeatTicks: s.heartbeatTicks,
+      maxSizePerMsgBytes: s.maxSizePerMsgBytes,
+      maxInflightMessages: s.maxInflightMessages,
+      preVote: s.preVote,
+      checkQuorum: s.checkQuorum,
+      unsafeCommitOldTermEntries: s.unsafeCommitOldTermEntries,
+    });
+  }
+
+  /** The live node that leads the highest term, if any. */
+  leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const n of this.nodes.values()) {
+      const r = n.raw?.raft;
+      if (r?.state !== 'leader') continue;
+      if (best === undefined || r.term > (best.raw?.raft.term ?? 0)) best = n;
+    }
+    return best;
+  }
+
+  private freshId(): NodeId | undefined {
+    for (let id = 1; id <= maxNodes; id++) if (!this.nodes.has(id)) return id;
+    return undefined;
+  }
+
+  private ids(): NodeId[] {
+    return [...this.nodes.keys()].sort((a, b) => a - b);
+  }
+
+  private sortedNodes(): SimNode[] {
+    return this.ids().map((id) => this.nodes.get(id) as SimNode);
+  }
+
+  /** One line per node, for verbose output. */
+  describe(): string[] {
+    return this.sortedNodes().map((n) => {
+      if (n.raw === undefined) return `  ${n.id}: down`;
+      const s = n.raw.status();
+      const progress = [...s.progress].map(([id, p]) => `\n    ${id}: ${p}`).join('');
+      return `  ${n.id}: ${s.state} term=${s.term} commit=${s.commit} applied=${s.applied} log=${s.firstIndex}..${s.lastIndex} voters=${s.confState.voters.join(',')} learners=${s.confState.learners.join(',')}${progress}`;
+    });
+  }
+}
+
+function readContext(op: PendingOp): string {
+  return `c${op.client}r${op.request}`;
+}
