@@ -85,4 +85,9 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+try {
+  process.exitCode = main();
+} catch (err) {
+  console.error(`sim:raft: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 2;
+}
