@@ -67,7 +67,7 @@ interface OurMember {
 }
 
 function startOurs(m: OurMember, members: string, tickMs: number, electionTicks: number): void {
-  m.proc = spawn(process.execPath, [join(repoRoot, 'dist/test/bench/raft/kv-server.js'), String(m.id), members, String(m.clientPort), m.dir, String(tickMs), String(electionTicks)], {
+  m.proc = spawn(process.execPath, [join(repoRoot, 'dist/test/manager/raft/node/kv-server.js'), String(m.id), members, String(m.clientPort), m.dir, String(tickMs), String(electionTicks)], {
     stdio: 'ignore',
   });
 }

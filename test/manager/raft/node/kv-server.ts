@@ -3,15 +3,16 @@
  * peer address, and an HTTP API on 127.0.0.1 (PUT /kv/KEY with the value as body answers 204 once
  * the write is applied here; GET /status says whether this member leads).
  *
- *   node dist/test/bench/raft/kv-server.js ID MEMBERS CLIENT_PORT DIR [TICK_MS] [ELECTION_TICKS]
+ *   node dist/test/manager/raft/node/kv-server.js ID MEMBERS CLIENT_PORT DIR [TICK_MS] [ELECTION_TICKS]
  *   MEMBERS = 1=127.0.0.1:7001,2=127.0.0.1:7002,...
  */
 import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { randomRng } from '../../../lib/rng.js';
-import { RaftService } from '../../../proto/index.js';
-import { RaftNode } from '../../../manager/raft/node/raft-node.js';
-import { KvApp } from '../../manager/raft/node/kv-app.js';
+import { randomRng } from '../../../../lib/rng.js';
+import { RaftService } from '../../../../proto/index.js';
+import { RaftNode } from '../../../../manager/raft/node/raft-node.js';
+import { KvApp } from './kv-app.js';
 
 const [idText = '', membersText = '', portText = '', dir = '', tickText = '100', electionText = '10'] = process.argv.slice(2);
 const id = Number(idText);
@@ -40,6 +41,13 @@ const http = createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/status') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ id, leader: node.isLeader, leaderId: node.leaderId, applied: node.appliedIndex, keys: app.data.size }));
+    return;
+  }
+  if (req.method === 'GET' && req.url === '/digest') {
+    // What this member applied, for comparing members: a hash of the sorted map.
+    const sorted = JSON.stringify([...app.data].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: app.data.size, sha256: createHash('sha256').update(sorted).digest('hex') }));
     return;
   }
   if (req.method === 'GET' && req.url?.startsWith('/kv/')) {
