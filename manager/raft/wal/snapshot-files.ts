@@ -13,8 +13,11 @@ import { ErrorCode, TsswarmError } from '../../../lib/errors.js';
 import type { Snapshot, SnapshotMetadata } from '../types.js';
 import { crc32c } from './crc32c.js';
 
-/** How many snapshot files are kept. */
-export const keptSnapshots = 2;
+/**
+ * How many snapshot files are kept. One: once a newer snapshot is saved, the WAL segments before it
+ * are released, so an older snapshot could not be replayed forward anyway.
+ */
+export const keptSnapshots = 1;
 
 const snapPattern = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
 

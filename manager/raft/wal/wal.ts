@@ -15,8 +15,11 @@ import { ErrorCode, TsswarmError } from '../../../lib/errors.js';
 import { emptyHardState, type Entry, type HardState } from '../types.js';
 import { encodeRecord, scanRecord, type WalRecord } from './record.js';
 
-/** A segment grows to about this size before the next one starts. */
-export const defaultSegmentBytes = 64 * 1024 * 1024;
+/**
+ * A segment grows to about this size before the next one starts. Segments are deleted whole once a
+ * snapshot covers them, so this bounds how much compacted log stays on disk.
+ */
+export const defaultSegmentBytes = 8 * 1024 * 1024;
 
 /** What the log held when it was opened. */
 export interface RecoveredLog {

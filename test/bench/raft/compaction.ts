@@ -1,0 +1,114 @@
+/**
+ * Benchmark: 1,000,000 writes to a 3-member cluster with compaction on, and what it costs in
+ * memory and disk: each member's peak RSS (target under 250 MB) and, at the end, its data folder
+ * against the live data (target under 2×). 256-byte values over a fixed key space, 256 clients.
+ *
+ *   npm run bench:raft-compaction
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { repoRoot } from '../../helpers/cli.js';
+import { freeLoopbackPort } from '../../worker/images/registry-helper.js';
+import { recordComparisons } from '../report.js';
+
+const totalWrites = 1_000_000;
+const keySpace = 50_000;
+const clients = 256;
+const value = 'v'.repeat(256);
+const rssTargetBytes = 250 * 1024 * 1024;
+/** Give up after this long. */
+const runLimitMs = 30 * 60_000;
+
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+
+function put(port: number, key: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: `/kv/${key}`, method: 'PUT', agent, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end(value);
+  });
+}
+
+async function status(port: number): Promise<{ leader: boolean } | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/status', agent, timeout: 1_000 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve(JSON.parse(text) as { leader: boolean }));
+    });
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+async function rssBytes(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(text)?.[1] ?? 0) * 1024;
+}
+
+async function duBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = join(dir, e.name);
+    total += e.isDirectory() ? await duBytes(p) : (await stat(p)).size;
+  }
+  return total;
+}
+
+async function main(): Promise<void> {
+  const base = await mkdtemp(join(tmpdir(), 'tsswarm-bench-compaction-'));
+  const members: { id: number; peer: string; port: number; dir: string; proc?: ChildProcess }[] = [];
+  for (const id of [1, 2, 3]) members.push({ id, peer: `127.0.0.1:${await freeLoopbackPort()}`, port: await freeLoopbackPort(), dir: join(base, `m${id}`) });
+  const spec = members.map((m) => `${m.id}=${m.peer}`).join(',');
+  for (const m of members) m.proc = spawn(process.execPath, [join(repoRoot, 'dist/test/manager/raft/node/kv-server.js'), String(m.id), spec, String(m.port), m.dir], { stdio: 'ignore' });
+  const peakRss = new Map<number, number>();
+  const sampler = setInterval(() => {
+    for (const m of members) void rssBytes(m.proc?.pid ?? 0).then((r) => peakRss.set(m.id, Math.max(peakRss.get(m.id) ?? 0, r)));
+  }, 500);
+  try {
+    let leaderPort = 0;
+    for (let i = 0; i < 200 && leaderPort === 0; i++) {
+      for (const m of members) if ((await status(m.port))?.leader) leaderPort = m.port;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const started = performance.now();
+    let next = 0;
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (next < totalWrites && performance.now() - started < runLimitMs) {
+          const i = next++;
+          if ((await put(leaderPort, `key-${i % keySpace}`)) !== 204) failed++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const liveBytes = keySpace * (value.length + `key-${keySpace}`.length);
+    const disks = await Promise.all(members.map((m) => duBytes(m.dir)));
+    const rss = members.map((m) => peakRss.get(m.id) ?? 0);
+    const worstRss = Math.max(...rss);
+    const worstDisk = Math.max(...disks);
+    const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    process.stdout.write(`${next} writes in ${seconds.toFixed(0)} s (${(next / seconds).toFixed(0)}/s, ${failed} failed); peak RSS ${rss.map(mib).join(', ')}; disk ${disks.map(mib).join(', ')}; live data ${mib(liveBytes)}\n`);
+    await recordComparisons('Raft', [
+      { name: 'raft 1M writes with compaction, peak member RSS vs the 250 MB budget', ratio: rssTargetBytes / worstRss, detail: `peak RSS ${rss.map(mib).join(', ')}; ${next} writes in ${seconds.toFixed(0)} s` },
+      { name: 'raft 1M writes with compaction, data folder vs 2× the live data', ratio: (2 * liveBytes) / worstDisk, detail: `disk ${disks.map(mib).join(', ')}; live data ${mib(liveBytes)} (${keySpace} keys × 256-byte values)` },
+    ]);
+  } finally {
+    clearInterval(sampler);
+    for (const m of members) m.proc?.kill('SIGKILL');
+    agent.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+await main();
