@@ -7,11 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { repoRoot } from '../../helpers/cli.js';
+import { httpCall, keepAliveAgent } from '../../helpers/http.js';
 import { freeLoopbackPort } from '../../worker/images/registry-helper.js';
 import { recordComparisons } from '../report.js';
 
@@ -23,30 +23,18 @@ const rssTargetBytes = 250 * 1024 * 1024;
 /** Give up after this long. */
 const runLimitMs = 30 * 60_000;
 
-const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+const agent = keepAliveAgent();
 
 function put(port: number, key: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: `/kv/${key}`, method: 'PUT', agent, timeout: 10_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(0));
-    req.end(value);
-  });
+  return httpCall(agent, 'PUT', port, `/kv/${key}`, value, 10_000).then(
+    (r) => r.status,
+    () => 0,
+  );
 }
 
 async function status(port: number): Promise<{ leader: boolean } | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/status', agent, timeout: 1_000 }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve(JSON.parse(text) as { leader: boolean }));
-    });
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
+  const r = await httpCall(agent, 'GET', port, '/status', undefined, 1_000).catch(() => undefined);
+  return r?.status === 200 ? (JSON.parse(r.text) as { leader: boolean }) : undefined;
 }
 
 async function rssBytes(pid: number): Promise<number> {

@@ -10,12 +10,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
 import { repoRoot } from '../../helpers/cli.js';
+import { httpCall, keepAliveAgent } from '../../helpers/http.js';
 import { freeLoopbackPort } from '../../worker/images/registry-helper.js';
 import { median, recordComparisons, type Comparison } from '../report.js';
 
@@ -72,19 +72,10 @@ function startOurs(m: OurMember, members: string, tickMs: number, electionTicks:
   });
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+const agent = keepAliveAgent();
 
 function http(method: string, port: number, path: string, body?: string, timeoutMs = 5_000): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, agent, timeout: timeoutMs }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return httpCall(agent, method, port, path, body, timeoutMs);
 }
 
 async function ourLeader(members: readonly OurMember[], timeoutMs = 5_000): Promise<OurMember | undefined> {

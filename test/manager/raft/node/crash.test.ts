@@ -5,10 +5,10 @@
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { seededRng } from '../../../../lib/rng.js';
 import { repoRoot } from '../../../helpers/cli.js';
+import { httpCall, keepAliveAgent } from '../../../helpers/http.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 import { freeLoopbackPort } from '../../../worker/images/registry-helper.js';
 
@@ -26,19 +26,10 @@ interface Member {
   proc: ChildProcess | undefined;
 }
 
-const agent = new Agent({ keepAlive: true });
+const agent = keepAliveAgent();
 
 function call(method: string, port: number, path: string, body?: string, timeoutMs = 2_000): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, agent, timeout: timeoutMs }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return httpCall(agent, method, port, path, body, timeoutMs);
 }
 
 function start(m: Member, spec: string): void {
