@@ -144,7 +144,9 @@ export class MemoryStorage implements Storage {
     const fresh = entries.slice(skip);
     const start = (fresh[0] as Entry).index;
     assert(start <= this.lastIndex() + 1, `append at ${start} leaves a gap after ${this.lastIndex()}`);
-    this.ents = [...this.ents.slice(0, start - offset), ...fresh];
+    // Appending at the end (the common case) must not copy the whole log each time.
+    if (start - offset < this.ents.length) this.ents.length = start - offset;
+    for (const e of fresh) this.ents.push(e);
   }
 
   private offset(): number {
