@@ -6,7 +6,7 @@
  * with the default timing (100 ms ticks, election 1–2 s) and a fast profile (50 ms, 300–600 ms).
  * Every loop is bounded in count and time; everything started is stopped by pid.
  *
- *   npm run bench:raft
+ *   npm run bench:raft              (add -- --failover-only to skip the throughput part)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,7 +23,7 @@ const concurrencies = [1, 64, 1024] as const;
 const runMs = 5_000;
 const valueBytes = 256;
 const value = 'v'.repeat(valueBytes);
-const failovers = 20;
+const failoverRounds = 20;
 /** Longest wait for a cluster to elect a leader or recover, in milliseconds. */
 const recoverTimeoutMs = 20_000;
 
@@ -124,7 +124,7 @@ async function failover(base: string, tickMs: number, electionTicks: number): Pr
   const times: number[] = [];
   try {
     await waitFor(() => ourLeader(members));
-    for (let round = 0; round < failovers; round++) {
+    for (let round = 0; round < failoverRounds; round++) {
       const leader = await waitFor(() => ourLeader(members));
       await stopAll([leader.proc]);
       leader.proc = undefined;
@@ -192,68 +192,74 @@ async function etcdLeader(endpoints: readonly string[]): Promise<string> {
   });
 }
 
-async function main(): Promise<void> {
-  const base = await mkdtemp(join(tmpdir(), 'tsswarm-bench-raft-'));
-  const comparisons: Comparison[] = [];
+/** Writes/s and latency of ours and etcd at each concurrency, in the same run. */
+async function throughput(base: string): Promise<Comparison[]> {
   const oursResults = new Map<number, Result>();
   const etcdResults = new Map<number, Result>();
+  const { members } = await ourCluster(base, 100, 10);
   try {
-    const { members } = await ourCluster(base, 100, 10);
-    try {
-      const leader = await waitFor(() => ourLeader(members));
-      for (const n of concurrencies) {
-        oursResults.set(
-          n,
-          await load(n, async (key) => {
-            const r = await http('PUT', leader.clientPort, `/kv/${key}`, value);
-            if (r.status !== 204) throw new Error(`put failed: ${r.status} ${r.text}`);
-          }),
-        );
-      }
-    } finally {
-      await stopAll(members.map((m) => m.proc));
-    }
-
-    const etcd = await etcdCluster(base);
-    try {
-      const leader = await etcdLeader(etcd.clients);
-      const client = new Etcd3({ hosts: leader });
-      try {
-        for (const n of concurrencies) etcdResults.set(n, await load(n, async (key) => void (await client.put(key).value(value))));
-      } finally {
-        client.close();
-      }
-    } finally {
-      await stopAll(etcd.procs);
-    }
-
+    const leader = await waitFor(() => ourLeader(members));
     for (const n of concurrencies) {
-      const o = oursResults.get(n) as Result;
-      const e = etcdResults.get(n) as Result;
-      const line = `${n} clients: ours ${o.writesPerSec.toFixed(0)} writes/s (p50 ${o.p50Ms.toFixed(1)} ms, p99 ${o.p99Ms.toFixed(1)} ms), etcd ${e.writesPerSec.toFixed(0)} writes/s (p50 ${e.p50Ms.toFixed(1)} ms, p99 ${e.p99Ms.toFixed(1)} ms)`;
-      process.stdout.write(`${line}\n`);
-      comparisons.push({ name: `raft vs etcd 3.4, 3 members on loopback, ${n} clients, 256-byte puts, writes/s`, ratio: o.writesPerSec / e.writesPerSec, detail: line.replace(/^\d+ clients: /, '') });
+      oursResults.set(
+        n,
+        await load(n, async (key) => {
+          const r = await http('PUT', leader.clientPort, `/kv/${key}`, value);
+          if (r.status !== 204) throw new Error(`put failed: ${r.status} ${r.text}`);
+        }),
+      );
     }
+  } finally {
+    await stopAll(members.map((m) => m.proc));
+  }
+  const etcd = await etcdCluster(base);
+  try {
+    const client = new Etcd3({ hosts: await etcdLeader(etcd.clients) });
+    try {
+      for (const n of concurrencies) etcdResults.set(n, await load(n, async (key) => void (await client.put(key).value(value))));
+    } finally {
+      client.close();
+    }
+  } finally {
+    await stopAll(etcd.procs);
+  }
+  return concurrencies.map((n) => {
+    const o = oursResults.get(n) as Result;
+    const e = etcdResults.get(n) as Result;
+    const line = `ours ${o.writesPerSec.toFixed(0)} writes/s (p50 ${o.p50Ms.toFixed(1)} ms, p99 ${o.p99Ms.toFixed(1)} ms), etcd ${e.writesPerSec.toFixed(0)} writes/s (p50 ${e.p50Ms.toFixed(1)} ms, p99 ${e.p99Ms.toFixed(1)} ms)`;
+    process.stdout.write(`${n} clients: ${line}\n`);
+    return { name: `raft vs etcd 3.4, 3 members on loopback, ${n} clients, 256-byte puts, writes/s`, ratio: o.writesPerSec / e.writesPerSec, detail: line };
+  });
+}
 
-    for (const [profile, tick, election, target] of [
-      ['default 100 ms / 1–2 s', 100, 10, 2_500],
-      ['fast 50 ms / 300–600 ms', 50, 6, 600],
-    ] as const) {
-      const times = (await failover(base, tick, election)).sort((a, b) => a - b);
-      const p50 = median(times);
-      const p99 = percentile(times, 0.99);
-      process.stdout.write(`failover (${profile}): p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms over ${times.length} kills; target p99 ≤ ${target} ms\n`);
-      comparisons.push({
-        name: `raft failover, kill -9 the leader x${failovers}, ${profile}, recoveries/s vs the target p99`,
-        ratio: target / p99,
-        detail: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms; target p99 ≤ ${target} ms`,
-      });
-    }
+/** Failover times with the default and the fast timing profile. */
+async function failovers(base: string): Promise<Comparison[]> {
+  const out: Comparison[] = [];
+  for (const [profile, tick, election, target] of [
+    ['default 100 ms / 1–2 s', 100, 10, 2_500],
+    ['fast 50 ms / 200–400 ms', 50, 4, 600],
+  ] as const) {
+    const times = (await failover(base, tick, election)).sort((a, b) => a - b);
+    const p50 = median(times);
+    const p99 = percentile(times, 0.99);
+    process.stdout.write(`failover (${profile}): p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms over ${times.length} kills; target p99 ≤ ${target} ms\n`);
+    out.push({
+      name: `raft failover, kill -9 the leader x${failoverRounds}, ${profile}, recoveries/s vs the target p99`,
+      ratio: target / p99,
+      detail: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms; target p99 ≤ ${target} ms`,
+    });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const base = await mkdtemp(join(tmpdir(), 'tsswarm-bench-raft-'));
+  try {
+    const comparisons = [...(process.argv.includes('--failover-only') ? [] : await throughput(base)), ...(await failovers(base))];
+    await recordComparisons('Raft', comparisons);
   } finally {
     agent.destroy();
     await rm(base, { recursive: true, force: true });
   }
-  await recordComparisons('Raft', comparisons);
 }
 
 await main();
