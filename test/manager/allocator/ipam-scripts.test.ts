@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { isTsswarmError } from '../../../lib/errors.js';
 import { Ipam, type IpamState, type NetworkAllocation, type PoolConfig } from '../../../manager/allocator/ipam.js';
-import { parseArgs, parseScript, renderScript } from './script-file.js';
+import { parseArgs, parseScript, renderScript } from '../../helpers/script-file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const testdata = join(here, 'testdata');
