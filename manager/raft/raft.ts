@@ -374,17 +374,42 @@ export class Raft {
    * yet can leave a cluster with no electable node, which then never catches us up. But a vote
    * request from a node we saw removed, or from a stranger whose log is behind ours, is ignored:
    * a removed node that never learned of its removal would otherwise keep deposing leaders with
-   * ever higher terms when PreVote and CheckQuorum are off.
+   * ever higher terms when PreVote and CheckQuorum are off. (A node without a leader still moves to
+   * the term of such a vote request; see followIgnoredElection.)
    */
   private acceptSender(m: Message): boolean {
     if (m.from === NONE || m.from === this.id) return true;
     if (this.tracker.isMember(m.from)) return true;
     if (isLeaderMessage(m.type)) return true;
     if (m.type === 'vote' || m.type === 'preVote') {
-      // A stranger may only move our term if it could actually get our vote.
-      return !this.tracker.removed.has(m.from) && this.log.isUpToDate(m.index, m.logTerm);
+      // A stranger takes the usual path only if it could actually get our vote.
+      if (!this.tracker.removed.has(m.from) && this.log.isUpToDate(m.index, m.logTerm)) return true;
+      if (m.type === 'vote') this.followIgnoredElection(m);
+      return false;
     }
     return m.type === 'readIndexResp' && m.from === this.lead;
+  }
+
+  /**
+   * A vote request we ignore (see acceptSender) still says that an election for `m.term` is under
+   * way, and members whose membership lags ours (they have not applied the sender's removal) take
+   * part: they move to that term and may vote for the sender. If we stayed in our older term, our
+   * own campaigns would land in terms those members have already voted in or left behind (a
+   * stale vote request gets no answer), and when their votes are needed for a quorum no one
+   * electable wins: a removed node that never learned of its removal, campaigning forever, keeps
+   * the cluster leaderless (the simulator found this). So a node that knows no leader moves to
+   * that term too, still without a leader. It does not vote, and it keeps its election timer
+   * running (Raft restarts it only on hearing a leader or on granting a vote), so the sender cannot
+   * delay our next campaign either. A node that knows a leader (or is one) still ignores the
+   * request entirely: the sender cannot depose a leader.
+   */
+  private followIgnoredElection(m: Message): void {
+    if (m.term <= this.term || this.lead !== NONE) return;
+    const elapsed = this.electionElapsed;
+    const timeout = this.randomizedElectionTicks;
+    this.becomeFollower(m.term, NONE);
+    this.electionElapsed = elapsed;
+    this.randomizedElectionTicks = timeout;
   }
 
   /** Handles a message from a higher term; returns false when it must be ignored. */

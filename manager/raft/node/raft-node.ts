@@ -60,9 +60,6 @@ interface Waiter {
 
 const idBytes = 8;
 
-/** Messages a leader may send before its own entries are on disk. */
-const leaderEarlyTypes: ReadonlySet<string> = new Set(['app', 'heartbeat']);
-
 /** A running member. */
 export class RaftNode {
   private readonly raw: RawNode;
@@ -176,16 +173,18 @@ export class RaftNode {
   private async handleReady(): Promise<void> {
     const rd = this.raw.ready();
     if (rd.softState) this.leader = rd.softState.lead;
-    // A leader may replicate while it writes its own disk (Raft thesis 10.2.1): its entries count
-    // towards a commit only once persisted here. Everything else waits for the fsync.
-    const early = this.isLeader ? rd.messages.filter((m) => leaderEarlyTypes.has(m.type)) : [];
-    if (early.length > 0) this.transport.send(early);
+    // Every message waits for the fsync, the leader's appends too. Sending those while the leader
+    // writes (Raft thesis 10.2.1) broke two things the raft simulator's torn writes found: a sole
+    // voter commits its entries on append, so an early append told learners a commit the leader could
+    // still lose; and a leader that lost entries a follower already had could stay unelectable for
+    // good when that follower had applied its own removal (it never campaigns, and refuses its vote
+    // to a shorter log).
     await this.storage.persist({
       entries: rd.entries,
       ...(rd.hardState ? { hardState: rd.hardState } : {}),
       ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
     });
-    this.transport.send(early.length > 0 ? rd.messages.filter((m) => !leaderEarlyTypes.has(m.type)) : rd.messages);
+    this.transport.send(rd.messages);
     if (rd.snapshot && rd.snapshot.metadata.index > this.applied) {
       this.options.application.restore(rd.snapshot.data);
       this.applied = rd.snapshot.metadata.index;

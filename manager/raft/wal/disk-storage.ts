@@ -8,7 +8,7 @@ import { ErrorCode, TsswarmError } from '../../../lib/errors.js';
 import { MemoryStorage, emptySnapshot, type InitialState, type Storage } from '../storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from '../types.js';
 import { SnapshotFiles } from './snapshot-files.js';
-import { Wal, type WalOptions } from './wal.js';
+import { Wal, entriesAfterSnapshot, type WalOptions } from './wal.js';
 import type { WalRecord } from './record.js';
 
 /** What a Ready asks to persist. */
@@ -43,7 +43,9 @@ export class DiskStorage implements Storage {
       );
     }
     const mem = new MemoryStorage(snapshot ?? emptySnapshot());
-    mem.append(recovered.entries.filter((e) => e.index > (snapshot?.metadata.index ?? 0)));
+    // The snapshot file is saved before its WAL mark: a crash between the two leaves only the file,
+    // and the log entries it replaced are still in the WAL.
+    mem.append(snapshot ? entriesAfterSnapshot(recovered.entries, snapshot.metadata.index, snapshot.metadata.term) : recovered.entries);
     mem.setHardState(recovered.hardState);
     return new DiskStorage(mem, wal, snaps, recovered.truncatedBytes);
   }

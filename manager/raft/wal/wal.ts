@@ -63,6 +63,18 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The entries of a log that survive a snapshot at (index, term): those after it when the log holds
+ * the snapshot's entry (a compaction mark), none when the log has another term there (a snapshot
+ * from the leader replaced a diverging log, and its stale suffix must not come back after a restart;
+ * the raft simulator found this).
+ */
+export function entriesAfterSnapshot(entries: readonly Entry[], index: number, term: number): Entry[] {
+  const at = entries.find((e) => e.index === index);
+  if (at !== undefined && at.term !== term) return [];
+  return entries.filter((e) => e.index > index);
+}
+
 /** Replays records into the recovered state (pure). */
 export function replay(records: readonly WalRecord[]): Omit<RecoveredLog, 'truncatedBytes'> {
   let hardState = emptyHardState;
@@ -72,7 +84,7 @@ export function replay(records: readonly WalRecord[]): Omit<RecoveredLog, 'trunc
     if (r.type === 'hardState') hardState = r.hardState;
     else if (r.type === 'snapshot') {
       if (snapshot === undefined || r.index >= snapshot.index) snapshot = { index: r.index, term: r.term };
-      entries = entries.filter((e) => e.index > r.index);
+      entries = entriesAfterSnapshot(entries, r.index, r.term);
     } else {
       const e = r.entry;
       if (snapshot !== undefined && e.index <= snapshot.index) continue;
@@ -95,7 +107,7 @@ export interface WalOptions {
 
 /** An open write-ahead log. */
 export class Wal {
-  private pending: Uint8Array[] = [];
+  private pending: { readonly record: WalRecord; readonly bytes: Uint8Array }[] = [];
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private flushing = false;
   private failed: Error | undefined;
@@ -164,12 +176,7 @@ export class Wal {
   append(records: readonly WalRecord[]): Promise<void> {
     if (this.closed) return Promise.reject(new TsswarmError(ErrorCode.CLOSED, 'wal is closed'));
     if (this.failed) return Promise.reject(this.failed);
-    for (const r of records) {
-      this.pending.push(encodeRecord(r));
-      if (r.type === 'hardState') this.hardState = r.hardState;
-      else if (r.type === 'snapshot') this.snapshotMark = { index: r.index, term: r.term };
-      else this.lastIndex = r.entry.index;
-    }
+    for (const r of records) this.pending.push({ record: r, bytes: encodeRecord(r) });
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       if (!this.flushing) void this.flush();
@@ -186,12 +193,15 @@ export class Wal {
       try {
         if (this.size >= this.segmentBytes) await this.rollover();
         if (batch.length > 0) {
-          const bytes = Buffer.concat(batch);
+          const bytes = Buffer.concat(batch.map((p) => p.bytes));
           await this.handle.write(bytes);
           this.size += bytes.length;
         }
         await this.handle.datasync();
         this.syncs++;
+        // Only now may a new segment's head repeat this batch's hard state and mark: written earlier,
+        // it would survive a crash that tears the batch (a commit beyond the recovered entries).
+        for (const p of batch) this.track(p.record);
         for (const w of waiters) w.resolve();
       } catch (err) {
         // A failed write leaves the file in an unknown state: stop accepting writes (fail-stop).
@@ -202,7 +212,13 @@ export class Wal {
     this.flushing = false;
   }
 
-  /** Starts a new segment that begins with the current hard state and compaction mark. */
+  private track(r: WalRecord): void {
+    if (r.type === 'hardState') this.hardState = r.hardState;
+    else if (r.type === 'snapshot') this.snapshotMark = { index: r.index, term: r.term };
+    else this.lastIndex = r.entry.index;
+  }
+
+  /** Starts a new segment that begins with the hard state and compaction mark already written. */
   private async rollover(): Promise<void> {
     const seg = { seq: this.segment.seq + 1, firstIndex: this.lastIndex + 1, name: segmentName(this.segment.seq + 1, this.lastIndex + 1) };
     const handle = await open(join(this.dir, seg.name), 'a');

@@ -1,7 +1,32 @@
 /**
- * A simulated raft cluster: RawNodes with MemoryStorage ("disk"), the fake network, a KV state
- * machine per node, clients issuing puts and ReadIndex gets, and the faults a run injects.
- * Everything runs in logical ticks from one seeded Rng, so a seed replays exactly.
+ * A simulated raft cluster: RawNodes with MemoryStorage in front of a modelled disk (a WAL and a
+ * snapshot file), the fake network, a KV state machine per node, clients issuing puts and ReadIndex
+ * gets, and the faults a run injects. Everything runs in logical ticks from one seeded Rng, so a
+ * seed replays exactly.
+ *
+ * The disk model (what a crash keeps), mirroring RaftNode + DiskStorage:
+ * - A Ready is persisted as one batch: the snapshot FILE (saved and fsynced on its own, before the
+ *   WAL is touched), then WAL records in order — snapshot mark, entries, hard state — and one fsync.
+ *   Only after the fsync does MemoryStorage change, messages go out, committed entries are applied
+ *   and advance() is called. A node has at most one batch in flight (RaftNode awaits each persist
+ *   before it takes the next Ready, and RawNode refuses a second Ready before advance()).
+ * - A fast disk syncs at once: write, fsync, send and apply happen in one step, so a crash never
+ *   finds a batch in flight. A slow disk starts the write as soon as there is a Ready and finishes
+ *   the fsync only now and then; the node keeps stepping and ticking meanwhile (its new state waits
+ *   for the next Ready), exactly like RaftNode while it awaits persist().
+ * - No message of a batch in flight has been sent, the leader's appends included (RaftNode sends
+ *   only after the fsync), and its committed entries are not applied: nothing that depends on
+ *   unsynced state has escaped, so a torn batch is one nobody else has heard of. (An earlier
+ *   RaftNode sent a leader's appends and heartbeats while it wrote; modelled here, that broke
+ *   safety with a sole voter and liveness after a self-removal; see RaftNode.handleReady.)
+ * - A crash with a batch in flight is a torn write: a random prefix of the batch's records survives
+ *   (none of them, some entries, all entries but not the hard state, ..., all of them), as WAL
+ *   recovery cuts a torn tail at a record boundary. Everything from synced batches survives.
+ * - On a crash the node's storage is rebuilt the way DiskStorage.open does it: the newest snapshot
+ *   file, then wal.replay() over the synced records plus the surviving prefix (a mark drops the
+ *   entries it covers, an entry replaces a conflicting suffix, the last hard state wins), keeping
+ *   the entries after the snapshot file's index (entriesAfterSnapshot). Segment rollover is not
+ *   modelled: Wal starts a new segment with the state already written, so it keeps the order above.
  */
 import { AssertionError, assert } from '../../../lib/assert.js';
 import type { Rng } from '../../../lib/rng.js';
@@ -18,6 +43,8 @@ import {
   decodeConfChange,
   isRaftError,
 } from '../../../manager/raft/index.js';
+import { entriesAfterSnapshot, replay } from '../../../manager/raft/wal/wal.js';
+import type { WalRecord } from '../../../manager/raft/wal/record.js';
 import { SafetyChecker, SimViolation } from './checks.js';
 import { KvStore, decodePut, encodePut } from './kv.js';
 import type { HistoryOp } from './linearizability.js';
@@ -37,18 +64,46 @@ export interface SimRaftSettings {
   readonly unsafeCommitOldTermEntries: boolean;
 }
 
+/** One record of a Ready's batch, in the order DiskStorage writes them. */
+type BatchRecord = { readonly kind: 'snapshotFile'; readonly snapshot: Snapshot } | { readonly kind: 'wal'; readonly record: WalRecord };
+
+/** A Ready whose batch was handed to the disk but is not fsynced yet. */
+interface InflightWrite {
+  readonly rd: Ready;
+  readonly records: readonly BatchRecord[];
+}
+
+/** The modelled disk: what survives a crash. */
+interface SimDisk {
+  /** The newest snapshot file. */
+  snapshotFile: Snapshot;
+  /** Synced WAL records (folded now and then into an equivalent shorter list). */
+  wal: WalRecord[];
+  /** Length of `wal` after the last fold. */
+  foldedLength: number;
+}
+
 interface SimNode {
   readonly id: NodeId;
-  readonly storage: MemoryStorage;
+  /** What raft reads: the in-memory copy, changed only after a batch's fsync. */
+  storage: MemoryStorage;
+  readonly disk: SimDisk;
   raw: RawNode | undefined;
   kv: KvStore;
   appliedIndex: number;
   confState: ConfState;
-  /** A slow disk handles its Ready only now and then; a crash loses what it had not handed over. */
+  /** A slow disk finishes its fsync only now and then; a crash tears the batch in flight. */
   slowDisk: boolean;
+  /** The batch being written (slow disks only). */
+  inflight: InflightWrite | undefined;
+  /** The last crash tore a batch: the next restart recovers from a torn write. */
+  torn: boolean;
   /** Read contexts this node has a ReadState for: ctx → read index. */
   readonly readIndexes: Map<string, number>;
 }
+
+/** Chance per tick that a slow disk finishes its fsync. */
+const slowSyncChance = 0.3;
 
 interface PendingOp {
   readonly client: number;
@@ -83,6 +138,14 @@ export interface SimStats {
   acked: number;
   /** Gets answered through ReadIndex. */
   readsServed: number;
+  /** Crashes that found a batch in flight (kept a prefix of it, possibly empty or whole). */
+  unsyncedCrashes: number;
+  /** Of those, crashes that tore a batch mid-way: some of its records survived, not all. */
+  tornWrites: number;
+  /** Torn writes that kept entries but lost the batch's hard state. */
+  tornBeforeHardState: number;
+  /** Restarts of a node from a disk with a torn write (the restarted node then has to keep every check). */
+  tornRecoveries: number;
 }
 
 /** The simulated cluster. */
@@ -102,6 +165,10 @@ export class SimCluster {
     gets: 0,
     acked: 0,
     readsServed: 0,
+    unsyncedCrashes: 0,
+    tornWrites: 0,
+    tornBeforeHardState: 0,
+    tornRecoveries: 0,
   };
   now = 0;
   private readonly nodes = new Map<NodeId, SimNode>();
@@ -153,7 +220,9 @@ export class SimCluster {
       this.afterStep(n);
     }
     for (const n of this.sortedNodes()) {
-      if (n.slowDisk && n.raw !== undefined && this.rng.chance(0.3)) this.processReady(n);
+      if (n.inflight === undefined || n.raw === undefined || !this.rng.chance(slowSyncChance)) continue;
+      this.guard(n, () => this.finishWrite(n));
+      this.processReady(n);
     }
     this.maybeCompact();
     if (this.now < this.flapUntil) this.flap();
@@ -185,7 +254,7 @@ export class SimCluster {
   }
 
   private afterStep(n: SimNode): void {
-    if (!n.slowDisk) this.processReady(n);
+    this.processReady(n);
     this.checkLeaders();
   }
 
@@ -204,16 +273,45 @@ export class SimCluster {
   // ---------------------------------------------------------------------------------------------
   // Ready handling: persist, send, apply
 
-  /** Handles Ready batches until the node has none (a Ready is handled atomically: no torn writes yet). */
+  /**
+   * Handles Ready batches until the node has none. A fast disk writes, syncs, sends and applies each
+   * at once; a slow disk starts writing one and leaves it in flight until its fsync (see step()).
+   */
   private processReady(n: SimNode): void {
+    if (n.inflight !== undefined) {
+      if (n.slowDisk) return;
+      this.guard(n, () => this.finishWrite(n));
+    }
     for (let rounds = 0; n.raw?.hasReady() === true; rounds++) {
       assert(rounds < 1000, `node ${n.id} never runs out of Ready`);
       const raw = n.raw;
-      this.guard(n, () => this.handleReady(n, raw, raw.ready()));
+      this.guard(n, () => this.startWrite(n, raw.ready()));
+      if (n.slowDisk) return;
+      this.guard(n, () => this.finishWrite(n));
     }
   }
 
-  private handleReady(n: SimNode, raw: RawNode, rd: Ready): void {
+  /** Hands a Ready's batch to the disk (not synced yet); nothing is sent before the fsync. */
+  private startWrite(n: SimNode, rd: Ready): void {
+    assert(n.inflight === undefined, `node ${n.id} starts a write while one is in flight`);
+    const records: BatchRecord[] = [];
+    if (rd.snapshot !== undefined) {
+      const { index, term } = rd.snapshot.metadata;
+      records.push({ kind: 'snapshotFile', snapshot: rd.snapshot }, { kind: 'wal', record: { type: 'snapshot', index, term } });
+    }
+    for (const entry of rd.entries) records.push({ kind: 'wal', record: { type: 'entry', entry } });
+    if (rd.hardState !== undefined) records.push({ kind: 'wal', record: { type: 'hardState', hardState: rd.hardState } });
+    n.inflight = { rd, records };
+  }
+
+  /** The batch in flight is fsynced: update the memory copy, send, apply, advance. */
+  private finishWrite(n: SimNode): void {
+    const w = n.inflight;
+    const raw = n.raw;
+    assert(w !== undefined && raw !== undefined, `node ${n.id} finishes a write it has not started`);
+    n.inflight = undefined;
+    this.syncToDisk(n, w.records);
+    const rd = w.rd;
     if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
     if (rd.entries.length > 0) {
       n.storage.append(rd.entries);
@@ -456,6 +554,7 @@ export class SimCluster {
 
   private crash(n: SimNode): void {
     n.raw = undefined;
+    this.recoverDisk(n, this.tearInflight(n));
     // What it had sent but the network had not delivered may have died in its send buffer.
     for (const m of this.network.loseFrom(n.id, 0.5)) this.reportSnapshot(m, true);
     n.readIndexes.clear();
@@ -475,7 +574,11 @@ export class SimCluster {
     n.appliedIndex = snap.metadata.index;
     n.confState = snap.metadata.confState;
     n.readIndexes.clear();
-    n.raw = this.newRawNode(n.id, n.storage, snap.metadata.index);
+    this.guard(n, () => {
+      n.raw = this.newRawNode(n.id, n.storage, snap.metadata.index);
+    });
+    if (n.torn) this.stats.tornRecoveries++;
+    n.torn = false;
     this.log(`t=${this.now} restart ${n.id}`);
     this.afterStep(n);
   }
@@ -598,10 +701,16 @@ export class SimCluster {
 
   private maybeCompact(): void {
     for (const n of this.sortedNodes()) {
-      if (n.raw === undefined || !this.rng.chance(0.02)) continue;
+      // RaftNode compacts between Ready batches, never while one is being written.
+      if (n.raw === undefined || !this.rng.chance(0.02) || n.inflight !== undefined) continue;
       const snapIndex = n.storage.snapshot().metadata.index;
       if (n.appliedIndex - snapIndex < 5) continue;
-      n.storage.createSnapshot(n.appliedIndex, n.confState, n.kv.encode());
+      // As DiskStorage.compact: the snapshot file, then a mark in the WAL (synced), then the memory copy.
+      const snapshot = n.storage.createSnapshot(n.appliedIndex, n.confState, n.kv.encode());
+      this.syncToDisk(n, [
+        { kind: 'snapshotFile', snapshot },
+        { kind: 'wal', record: { type: 'snapshot', index: snapshot.metadata.index, term: snapshot.metadata.term } },
+      ]);
       const compactTo = n.appliedIndex - this.rng.int(5);
       if (compactTo >= n.storage.firstIndex()) n.storage.compact(compactTo);
       this.stats.compactions++;
@@ -610,17 +719,89 @@ export class SimCluster {
 
   private addNode(id: NodeId, storage: MemoryStorage): void {
     const snap = storage.snapshot();
+    const wal: WalRecord[] = [{ type: 'hardState', hardState: storage.initialState().hardState }];
+    if (snap.metadata.index > 0) wal.push({ type: 'snapshot', index: snap.metadata.index, term: snap.metadata.term });
     const n: SimNode = {
       id,
       storage,
+      disk: { snapshotFile: snap, wal, foldedLength: wal.length },
       raw: this.newRawNode(id, storage, snap.metadata.index),
       kv: KvStore.decode(snap.data),
       appliedIndex: snap.metadata.index,
       confState: snap.metadata.confState,
       slowDisk: false,
+      inflight: undefined,
+      torn: false,
       readIndexes: new Map(),
     };
     this.nodes.set(id, n);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The disk model
+
+  /** Makes records durable (a batch's fsync returned). */
+  private syncToDisk(n: SimNode, records: readonly BatchRecord[]): void {
+    const disk = n.disk;
+    for (const r of records) {
+      if (r.kind === 'snapshotFile') disk.snapshotFile = r.snapshot;
+      else disk.wal.push(r.record);
+    }
+    if (disk.wal.length > 2 * disk.foldedLength + 256) {
+      // Replaying [hard state, mark, entries] of a prefix is the same as replaying the prefix.
+      const state = this.replayWal(n, disk.wal);
+      disk.wal = [{ type: 'hardState', hardState: state.hardState }];
+      if (state.snapshot !== undefined) disk.wal.push({ type: 'snapshot', index: state.snapshot.index, term: state.snapshot.term });
+      for (const entry of state.entries) disk.wal.push({ type: 'entry', entry });
+      disk.foldedLength = disk.wal.length;
+    }
+  }
+
+  /**
+   * The node crashed: the batch in flight (if any) survives as a random prefix of its records, cut
+   * at a record boundary like a torn WAL tail. Returns the records that survive.
+   */
+  private tearInflight(n: SimNode): readonly BatchRecord[] {
+    const w = n.inflight;
+    if (w === undefined) return [];
+    n.inflight = undefined;
+    const kept = this.rng.int(w.records.length + 1);
+    this.stats.unsyncedCrashes++;
+    const survivors = w.records.slice(0, kept);
+    if (kept > 0 && kept < w.records.length) {
+      this.stats.tornWrites++;
+      n.torn = true;
+      const hasEntries = survivors.some((r) => r.kind === 'wal' && r.record.type === 'entry');
+      if (hasEntries && w.rd.hardState !== undefined) this.stats.tornBeforeHardState++;
+    }
+    this.log(`t=${this.now} crash ${n.id} with a batch in flight: ${kept} of ${w.records.length} records survive (${describeRecords(w.records)})`);
+    return survivors;
+  }
+
+  /** Rebuilds the node's storage from its disk, as DiskStorage.open does after a restart. */
+  private recoverDisk(n: SimNode, survivors: readonly BatchRecord[]): void {
+    this.syncToDisk(n, survivors);
+    const file = n.disk.snapshotFile;
+    const recovered = this.replayWal(n, n.disk.wal);
+    const mark = recovered.snapshot;
+    if (mark !== undefined && mark.index > file.metadata.index) {
+      throw new SimViolation('assertion', `node ${n.id} at tick ${this.now}: WAL compacted to ${mark.index} but the snapshot file is at ${file.metadata.index}`);
+    }
+    const storage = new MemoryStorage(file);
+    const entries = entriesAfterSnapshot(recovered.entries, file.metadata.index, file.metadata.term);
+    storage.append(entries);
+    storage.setHardState(recovered.hardState);
+    n.storage = storage;
+    // What the node recovered is what it has persisted: it must match every other log.
+    this.checker.observePersisted(n.id, entries, (i) => storage.term(i));
+  }
+
+  private replayWal(n: SimNode, records: readonly WalRecord[]): ReturnType<typeof replay> {
+    try {
+      return replay(records);
+    } catch (err) {
+      throw new SimViolation('assertion', `node ${n.id} at tick ${this.now}: WAL replay failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** A node starting from `storage`; `applied` is where its state machine (the snapshot) stands. */
@@ -674,6 +855,10 @@ export class SimCluster {
       return `  ${n.id}: ${s.state} term=${s.term} commit=${s.commit} applied=${s.applied} log=${s.firstIndex}..${s.lastIndex} voters=${s.confState.voters.join(',')} learners=${s.confState.learners.join(',')}${progress}`;
     });
   }
+}
+
+function describeRecords(records: readonly BatchRecord[]): string {
+  return records.map((r) => (r.kind === 'snapshotFile' ? 'snapfile' : r.record.type === 'entry' ? `e${r.record.entry.index}/${r.record.entry.term}` : r.record.type)).join(' ');
 }
 
 function readContext(op: PendingOp): string {

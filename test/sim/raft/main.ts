@@ -59,6 +59,7 @@ function main(): number {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
   let acked = 0;
+  let torn = 0;
   for (let seed = args.start; seed < args.start + args.seeds; seed++) {
     const profile = args.hunt ? huntingProfile : defaultRunOptions;
     const opts: RunOptions = {
@@ -70,6 +71,7 @@ function main(): number {
     };
     const r = runSeed(opts);
     acked += r.stats.acked;
+    torn += r.stats.tornWrites;
     const done = seed - args.start + 1;
     if (!r.ok) {
       console.log(`FAIL seed ${seed}: ${r.message} (tick ${r.tick})`);
@@ -79,7 +81,7 @@ function main(): number {
     }
     if (args.verbose || done % 50 === 0 || done === args.seeds) {
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`${done}/${args.seeds} seeds ok (last ${seed}: ${r.voters} voters, ${r.stats.elections} elections, ${r.stats.faults} faults, ${r.historyOps} ops) ${acked} acked writes, ${secs}s`);
+      console.log(`${done}/${args.seeds} seeds ok (last ${seed}: ${r.voters} voters, ${r.stats.elections} elections, ${r.stats.faults} faults, ${r.historyOps} ops) ${acked} acked writes, ${torn} torn writes, ${secs}s`);
     }
   }
   return 0;

@@ -16,4 +16,12 @@ t.test('raft simulator, seeds 0..499', async (t) => {
   t.ok(snapshots > 50, `snapshots sent: ${snapshots}`);
   t.ok(confChanges > 200, `membership changes proposed: ${confChanges}`);
   t.ok(reads > 5_000, `reads served by ReadIndex: ${reads}`);
+  // Torn writes: a crash kept only a prefix of an unsynced Ready's records (entries without the
+  // hard state, say), and the node restarted from that disk and kept every property.
+  const torn = results.reduce((n, r) => n + r.stats.tornWrites, 0);
+  const tornBeforeHardState = results.reduce((n, r) => n + r.stats.tornBeforeHardState, 0);
+  const tornRecoveries = results.reduce((n, r) => n + r.stats.tornRecoveries, 0);
+  t.ok(torn >= 5, `torn writes: ${torn}`);
+  t.ok(tornBeforeHardState >= 5, `torn writes that kept entries but lost the hard state: ${tornBeforeHardState}`);
+  t.ok(tornRecoveries >= 5, `restarts from a torn write: ${tornRecoveries}`);
 });

@@ -2,6 +2,7 @@ import t from 'tap';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskStorage } from '../../../../manager/raft/wal/disk-storage.js';
+import { SnapshotFiles } from '../../../../manager/raft/wal/snapshot-files.js';
 import type { Entry } from '../../../../manager/raft/types.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 
@@ -36,6 +37,47 @@ t.test('a snapshot from the leader replaces the log', async (t) => {
   t.equal(r.firstIndex(), 101);
   t.equal(r.lastIndex(), 100);
   t.same(r.snapshot().metadata, { index: 100, term: 5, confState: conf });
+  await r.close();
+});
+
+t.test('a snapshot that replaced a diverging log: the stale entries do not come back after a restart', async (t) => {
+  // Found by the raft simulator: a follower holds entries 6..10 of term 5 that were never
+  // committed; the leader's snapshot has index 6 with term 6. After a restart the follower must not
+  // claim 7..10 of term 5 follow 6 of term 6 (log matching), or a node that holds 6 of term 5 could
+  // later accept them from it and apply a different entry at 6.
+  const dir = await tempDir(t, 'storage');
+  const s = await DiskStorage.open(dir);
+  await s.persist({ entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => entry(i, 5)), hardState: { term: 5, vote: 1, commit: 5 } });
+  const leaderSnapshot = { metadata: { index: 6, term: 6, confState: conf }, data: new Uint8Array([6]) };
+  await s.persist({ entries: [], snapshot: leaderSnapshot, hardState: { term: 6, vote: 0, commit: 6 } });
+  t.equal(s.lastIndex(), 6, 'in memory, the snapshot replaced the log');
+  await s.close();
+  const r = await DiskStorage.open(dir);
+  t.equal(r.lastIndex(), 6, 'and after a restart too');
+  t.equal(r.term(6), 6);
+  await r.close();
+
+  // A crash between the snapshot file and its WAL mark (a torn batch): the file alone must win.
+  const torn = await tempDir(t, 'storage');
+  const u = await DiskStorage.open(torn);
+  await u.persist({ entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => entry(i, 5)), hardState: { term: 5, vote: 1, commit: 5 } });
+  await u.close();
+  await new SnapshotFiles(join(torn, 'snap')).save(leaderSnapshot);
+  const v = await DiskStorage.open(torn);
+  t.equal(v.lastIndex(), 6, 'entries of another branch after the snapshot file are dropped');
+  t.equal(v.term(6), 6);
+  await v.close();
+});
+
+t.test('compaction keeps the entries after the snapshot', async (t) => {
+  const dir = await tempDir(t, 'storage');
+  const s = await DiskStorage.open(dir);
+  await s.persist({ entries: [1, 2, 3, 4, 5, 6].map((i) => entry(i, 2)), hardState: { term: 2, vote: 1, commit: 6 } });
+  await s.compact(4, conf, new Uint8Array([4]));
+  await s.close();
+  const r = await DiskStorage.open(dir);
+  t.equal(r.firstIndex(), 5);
+  t.equal(r.lastIndex(), 6);
   await r.close();
 });
 

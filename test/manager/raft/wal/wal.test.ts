@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Wal } from '../../../../manager/raft/wal/wal.js';
+import { scanRecord } from '../../../../manager/raft/wal/record.js';
 import type { Entry } from '../../../../manager/raft/types.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 
@@ -90,5 +91,41 @@ t.test('segments roll over, start with the state, and go once a snapshot covers 
     Array.from({ length: 10 }, (_, i) => 51 + i),
     'entries after the snapshot remain',
   );
+  await again.close();
+});
+
+t.test('a batch torn right after a segment rolled over does not leave its hard state behind', async (t) => {
+  // A new segment starts with the hard state; it must be the one already written, not the one of
+  // the batch about to be written, or a crash that tears the batch leaves a commit index beyond the
+  // recovered entries (and the node cannot start).
+  const dir = await tempDir(t, 'wal');
+  const { wal: first } = await Wal.open(dir);
+  await first.append([{ type: 'hardState', hardState: { term: 1, vote: 1, commit: 0 } }]);
+  await first.append([1, 2, 3, 4].map((i) => ({ type: 'entry', entry: entry(i, 1) })));
+  await first.close();
+  // Reopened with tiny segments: the next flush starts a new segment first.
+  const { wal } = await Wal.open(dir, { segmentBytes: 1 });
+  const before = await wal.segmentCount();
+  await wal.append([
+    { type: 'entry', entry: entry(5, 1) },
+    { type: 'entry', entry: entry(6, 1) },
+    { type: 'hardState', hardState: { term: 1, vote: 1, commit: 6 } },
+  ]);
+  t.equal(await wal.segmentCount(), before + 1, 'the batch went to a new segment');
+  await wal.close();
+  // Tear the batch: keep only the new segment's head (the records before its first entry).
+  const names = (await readdir(dir)).sort();
+  const last = join(dir, names[names.length - 1] as string);
+  const bytes = new Uint8Array(await readFile(last));
+  let offset = 0;
+  for (;;) {
+    const r = scanRecord(bytes, offset);
+    if (r.kind !== 'record' || r.record.type === 'entry') break;
+    offset = r.next;
+  }
+  await writeFile(last, bytes.subarray(0, offset));
+  const { wal: again, recovered } = await Wal.open(dir);
+  t.same(recovered.entries.map((e) => e.index), [1, 2, 3, 4]);
+  t.same(recovered.hardState, { term: 1, vote: 1, commit: 0 }, 'the hard state of the torn batch is gone with it');
   await again.close();
 });
