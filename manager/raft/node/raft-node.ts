@@ -135,16 +135,11 @@ export class RaftNode {
     if (this.stopped) return;
     try {
       fn();
-    } catch (err) {
-      this.failProposal(err);
+    } catch {
+      // step() refuses protocol noise from the network (stale or foreign messages) with a typed
+      // error; the member just carries on. Proposals throw to their caller directly, not here.
     }
     this.schedule();
-  }
-
-  private failProposal(err: unknown): void {
-    // Errors from step() on network input are protocol noise (stale or foreign messages); errors
-    // from propose() are thrown to the proposer directly. Nothing to do here but keep running.
-    void err;
   }
 
   private schedule(): void {
