@@ -422,6 +422,16 @@ export class Raft {
     }
     if (m.type === 'preVote') return true;
     if (m.type === 'preVoteResp' && !m.reject) return true;
+    if (m.type === 'vote' && this.state !== 'leader') {
+      // Raft restarts the election timer only on hearing a leader or on granting a vote
+      // (handleVoteRequest does that). A candidate whose log is behind ours must not restart it:
+      // else each of its doomed campaigns postpones ours, and the only members able to win may
+      // never time out first (the simulator found a 2-voter cluster stuck this way).
+      const elapsed = this.electionElapsed;
+      this.becomeFollower(m.term, NONE);
+      this.electionElapsed = elapsed;
+      return true;
+    }
     this.becomeFollower(m.term, isLeaderMessage(m.type) ? m.from : NONE);
     return true;
   }
