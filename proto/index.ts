@@ -6,3 +6,4 @@
  */
 export * from './gen/tsswarm.js';
 export { type MessageCodec, type DeepPartial, type GrpcMethod, enumKey } from './runtime.js';
+export { timestampFromMs, millisOf } from './time.js';

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { ErrorCode, TsswarmError, invalidArgument } from '../../lib/errors.js';
 import { parseDurationMs } from '../../lib/units.js';
+import { timestampFromMs } from '../../proto/time.js';
 import { collect, createRequest, type RunFlags } from '../container-flags.js';
 import type { EngineClient } from '../engine-client.js';
 import { humanBytes, parseFormat, renderJson, renderTable } from '../output.js';
@@ -131,7 +132,7 @@ function logsCommand(name: string): Command {
         {
           id: ref,
           follow: opts.follow === true,
-          ...(since !== undefined ? { since: { seconds: Math.floor(since / 1000), nanos: (since % 1000) * 1e6 }, sinceSet: true } : {}),
+          ...(since !== undefined ? { since: timestampFromMs(since), sinceSet: true } : {}),
           ...(tail !== undefined ? { tail, tailSet: true } : {}),
         },
         (e) => view.writeEntry(e, opts.timestamps === true),

@@ -8,7 +8,8 @@
  */
 import { matches, nodeInfoOf, parseConstraint } from '../scheduler/index.js';
 import { NodeAvailability, NodeState, Task, TaskState, type Node, type Service } from '../../proto/index.js';
-import { isFinished, isWanted, restartDecision, timestampOf } from './restart-policy.js';
+import { isFinished, isWanted, restartDecision } from './restart-policy.js';
+import { timestampFromMs } from '../../proto/time.js';
 
 /** What reconcile needs. */
 export interface ReconcileInput {
@@ -71,7 +72,7 @@ class Plan {
         nodeId,
         spec: service.spec?.task ?? {},
         desiredState: TaskState.RUNNING,
-        status: { state: TaskState.NEW, timestamp: timestampOf(nowMs), message: 'created' },
+        status: { state: TaskState.NEW, timestamp: timestampFromMs(nowMs), message: 'created' },
         annotations: { name: `${name}.${nodeId !== '' && slot === 0 ? nodeId : slot}.${id}`, labels: {} },
         serviceAnnotations: service.spec?.annotations ?? { name, labels: {} },
       }),

@@ -2,20 +2,11 @@
  * Whether and when a finished task is replaced, by its service's restart policy (pure).
  * Docker's defaults: services restart on any exit, jobs on failure; delay 5 s; no attempt limit.
  */
-import { RestartCondition, TaskState, type RestartPolicy, type Task, type Timestamp } from '../../proto/index.js';
+import { RestartCondition, TaskState, type RestartPolicy, type Task } from '../../proto/index.js';
+import { millisOf } from '../../proto/time.js';
 
 /** Docker's default restart delay. */
 export const defaultRestartDelayMs = 5_000;
-
-/** Milliseconds of a proto Timestamp or Duration. */
-export function millis(t: { seconds: number; nanos: number } | undefined): number {
-  return t ? t.seconds * 1000 + Math.floor(t.nanos / 1e6) : 0;
-}
-
-/** A Timestamp for `ms`. */
-export function timestampOf(ms: number): Timestamp {
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
-}
 
 /** True once the task's process has ended (or it never got to run). */
 export function isFinished(task: Task): boolean {
@@ -39,14 +30,14 @@ export function restartDecision(finished: Task, history: readonly Task[], policy
   const condition = policy?.condition ?? (isJob ? RestartCondition.ON_FAILURE : RestartCondition.ANY);
   if (condition === RestartCondition.NONE) return { restart: false };
   if (state === TaskState.COMPLETE && (condition === RestartCondition.ON_FAILURE || isJob)) return { restart: false };
-  const endedAt = millis(finished.status?.timestamp);
-  const windowMs = millis(policy?.window);
+  const endedAt = millisOf(finished.status?.timestamp);
+  const windowMs = millisOf(policy?.window);
   const maxAttempts = policy?.maxAttempts ?? 0;
   if (maxAttempts > 0) {
-    const attempts = [...history, finished].filter((t) => isFinished(t) && (windowMs === 0 || millis(t.status?.timestamp) > endedAt - windowMs)).length;
+    const attempts = [...history, finished].filter((t) => isFinished(t) && (windowMs === 0 || millisOf(t.status?.timestamp) > endedAt - windowMs)).length;
     // The first run is not a restart: maxAttempts restarts allow maxAttempts + 1 runs.
     if (attempts > maxAttempts) return { restart: false };
   }
-  const delay = policy?.delay ? millis(policy.delay) : defaultRestartDelayMs;
+  const delay = policy?.delay ? millisOf(policy.delay) : defaultRestartDelayMs;
   return { restart: true, atMs: endedAt + delay };
 }

@@ -6,6 +6,7 @@
  */
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import { StoreActionKind, type InternalRaftRequest, type StoreAction, type Timestamp } from '../../proto/index.js';
+import { timestampFromMs } from '../../proto/time.js';
 import type { MemoryStore, StoreEvent } from './memory-store.js';
 import { actionTarget, objectVersion, type ObjectKind, type ObjectTypes, type StoreObject } from './objects.js';
 
@@ -28,10 +29,6 @@ export class LocalProposer implements Proposer {
       return Promise.reject(err);
     }
   }
-}
-
-function timestamp(ms: number): Timestamp {
-  return { seconds: Math.floor(ms / 1000), nanos: Math.floor(ms % 1000) * 1e6 };
 }
 
 /** A write in progress: reads see the tables plus what this transaction already did. */
@@ -93,7 +90,7 @@ export class Store {
 
   /** Runs `fn` in a transaction and proposes its actions as one batch. */
   async update(fn: (tx: Tx) => void): Promise<StoreEvent[]> {
-    const tx = new Tx(this.memory, timestamp(this.wallClockMs()));
+    const tx = new Tx(this.memory, timestampFromMs(this.wallClockMs()));
     fn(tx);
     if (tx.actions.length === 0) return [];
     return this.proposer.propose({ id: this.nextRequestId++, actions: tx.actions });

@@ -6,6 +6,7 @@ import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, ServerDuplex
 import { constants } from 'node:os';
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import { toServiceError } from '../../lib/rpc-errors.js';
+import { millisOf, timestampFromMs } from '../../proto/time.js';
 import {
   ContainerRunState,
   LogStream,
@@ -24,8 +25,7 @@ import type { Engine } from './engine.js';
 export function timestampOf(iso: string | undefined): Timestamp | undefined {
   if (!iso) return undefined;
   const ms = Date.parse(iso);
-  if (!Number.isFinite(ms)) return undefined;
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+  return Number.isFinite(ms) ? timestampFromMs(ms) : undefined;
 }
 
 /** The `ls` row of a container. */
@@ -100,10 +100,6 @@ function unary<Req, Res>(fn: (req: Req) => Promise<Res>) {
   };
 }
 
-function ms(d: { seconds: number; nanos: number } | undefined): number {
-  return d ? d.seconds * 1000 + d.nanos / 1e6 : 0;
-}
-
 /** The handlers of the Engine service. */
 export function engineHandlers(engine: Engine): EngineServer {
   return {
@@ -113,7 +109,7 @@ export function engineHandlers(engine: Engine): EngineServer {
       return {};
     }),
     containerStop: unary(async (req) => {
-      const exit = await engine.stop(req.id, req.timeoutSet ? ms(req.timeout) : undefined);
+      const exit = await engine.stop(req.id, req.timeoutSet ? millisOf(req.timeout) : undefined);
       return { exitCode: exit?.exitCode ?? 0, oomKilled: exit?.oomKilled ?? false };
     }),
     containerRemove: unary(async (req) => {
@@ -140,7 +136,7 @@ export function engineHandlers(engine: Engine): EngineServer {
           req.id,
           {
             follow: req.follow,
-            ...(req.sinceSet ? { sinceMs: ms(req.since) } : {}),
+            ...(req.sinceSet ? { sinceMs: millisOf(req.since) } : {}),
             ...(req.tailSet ? { tail: req.tail } : {}),
             cancelled: () => cancelled,
           },
