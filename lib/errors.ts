@@ -33,6 +33,10 @@ export const ErrorCode = {
   COMMAND_NOT_FOUND: 'ECMDNOTFOUND',
   /** A container's command exists but cannot be executed (`run` exits 126, as docker). */
   COMMAND_NOT_EXECUTABLE: 'ECMDNOEXEC',
+  /** The managers have no leader or cannot reach a quorum, so the cluster state cannot change. */
+  NO_QUORUM: 'ENOQUORUM',
+  /** This node is not part of a swarm (or not a manager) and the request needs one. */
+  NOT_IN_SWARM: 'ENOTSWARM',
 } as const;
 
 /** One of the stable error codes. */

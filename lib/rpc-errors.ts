@@ -24,6 +24,8 @@ const grpcStatusFor: Readonly<Record<ErrorCode, status>> = {
   [ErrorCode.PERMISSION]: status.PERMISSION_DENIED,
   [ErrorCode.COMMAND_NOT_FOUND]: status.INVALID_ARGUMENT,
   [ErrorCode.COMMAND_NOT_EXECUTABLE]: status.INVALID_ARGUMENT,
+  [ErrorCode.NO_QUORUM]: status.UNAVAILABLE,
+  [ErrorCode.NOT_IN_SWARM]: status.FAILED_PRECONDITION,
 };
 
 /** A gRPC error object for a thrown value (what a handler passes to its callback or emits). */

@@ -230,6 +230,17 @@ export const schema = $loadSchema({
         StoreAction: {"oneofs":{"target":{"oneof":["node","service","task","network","cluster","secret","config"]}},"fields":{"kind":{"type":"StoreActionKind","id":1},"node":{"type":"Node","id":2},"service":{"type":"Service","id":3},"task":{"type":"Task","id":4},"network":{"type":"Network","id":5},"cluster":{"type":"Cluster","id":6},"secret":{"type":"Secret","id":7},"config":{"type":"Config","id":8}}},
         InternalRaftRequest: {"fields":{"id":{"type":"uint64","id":1},"actions":{"rule":"repeated","type":"StoreAction","id":2}}},
         StoreSnapshot: {"fields":{"nodes":{"rule":"repeated","type":"Node","id":1},"services":{"rule":"repeated","type":"Service","id":2},"networks":{"rule":"repeated","type":"Network","id":3},"tasks":{"rule":"repeated","type":"Task","id":4},"clusters":{"rule":"repeated","type":"Cluster","id":5},"secrets":{"rule":"repeated","type":"Secret","id":6},"configs":{"rule":"repeated","type":"Config","id":7}}},
+        LocalNodeState: {"values":{"LOCAL_NODE_STATE_INACTIVE":0,"LOCAL_NODE_STATE_PENDING":1,"LOCAL_NODE_STATE_ACTIVE":2,"LOCAL_NODE_STATE_ERROR":3}},
+        SwarmInitRequest: {"fields":{"listenAddr":{"type":"string","id":1},"advertiseAddr":{"type":"string","id":2},"defaultAddrPool":{"rule":"repeated","type":"string","id":3},"subnetSize":{"type":"uint32","id":4},"forceNewCluster":{"type":"bool","id":5},"spec":{"type":"ClusterSpec","id":6}}},
+        SwarmInitResponse: {"fields":{"nodeId":{"type":"string","id":1},"clusterId":{"type":"string","id":2}}},
+        SwarmJoinRequest: {"fields":{"remoteAddr":{"type":"string","id":1},"joinToken":{"type":"string","id":2},"listenAddr":{"type":"string","id":3},"advertiseAddr":{"type":"string","id":4},"availability":{"type":"NodeAvailability","id":5}}},
+        SwarmJoinResponse: {"fields":{"nodeId":{"type":"string","id":1},"clusterId":{"type":"string","id":2},"role":{"type":"NodeRole","id":3}}},
+        SwarmLeaveRequest: {"fields":{"force":{"type":"bool","id":1}}},
+        SwarmLeaveResponse: {"fields":{}},
+        SwarmInfoRequest: {"fields":{}},
+        RemoteManager: {"fields":{"nodeId":{"type":"string","id":1},"addr":{"type":"string","id":2}}},
+        SwarmInfo: {"fields":{"state":{"type":"LocalNodeState","id":1},"nodeId":{"type":"string","id":2},"nodeAddr":{"type":"string","id":3},"clusterId":{"type":"string","id":4},"controlAvailable":{"type":"bool","id":5},"remoteManagers":{"rule":"repeated","type":"RemoteManager","id":6},"error":{"type":"string","id":7},"nodes":{"type":"uint32","id":8},"managers":{"type":"uint32","id":9}}},
+        Swarm: {"methods":{"Init":{"requestType":"SwarmInitRequest","responseType":"SwarmInitResponse"},"Join":{"requestType":"SwarmJoinRequest","responseType":"SwarmJoinResponse"},"Leave":{"requestType":"SwarmLeaveRequest","responseType":"SwarmLeaveResponse"},"Info":{"requestType":"SwarmInfoRequest","responseType":"SwarmInfo"}}},
       },
     },
   },
@@ -2318,6 +2329,110 @@ export interface StoreSnapshot {
 /** Encodes, decodes and creates {@link StoreSnapshot} messages (tsswarm.StoreSnapshot). */
 export const StoreSnapshot: $MessageCodec<StoreSnapshot> = $messageCodec(schema, 'tsswarm.StoreSnapshot');
 
+// ---- swarm.proto --------------------------------------------------------------------------------
+// The local node's swarm membership: what `tsswarm swarm init|join|leave` and `tsswarm info` ask of
+// the tsswarmd on this host. Served only on the root-only control socket, never on port 2377.
+
+/** Where this node stands in a swarm. */
+export const LocalNodeState = {
+  INACTIVE: 0,
+  PENDING: 1,
+  ACTIVE: 2,
+  ERROR: 3,
+} as const;
+/** Where this node stands in a swarm. */
+export type LocalNodeState = (typeof LocalNodeState)[keyof typeof LocalNodeState];
+
+/**
+ * Makes this node the first manager of a new swarm, or, with force_new_cluster, turns a manager that
+ * lost its quorum into the only member of its raft group, keeping the state.
+ */
+export interface SwarmInitRequest {
+  /** host:port the managers listen on (default 0.0.0.0:2377). */
+  listenAddr: string;
+  /** host[:port] the other nodes reach this one at. */
+  advertiseAddr: string;
+  /** CIDR pools for overlay subnets (default 10.0.0.0/8). */
+  defaultAddrPool: string[];
+  /** Prefix length of each subnet carved from the pools (default 24). */
+  subnetSize: number;
+  forceNewCluster: boolean;
+  spec?: ClusterSpec;
+}
+/** Encodes, decodes and creates {@link SwarmInitRequest} messages (tsswarm.SwarmInitRequest). */
+export const SwarmInitRequest: $MessageCodec<SwarmInitRequest> = $messageCodec(schema, 'tsswarm.SwarmInitRequest');
+
+/** The new swarm. */
+export interface SwarmInitResponse {
+  nodeId: string;
+  clusterId: string;
+}
+/** Encodes, decodes and creates {@link SwarmInitResponse} messages (tsswarm.SwarmInitResponse). */
+export const SwarmInitResponse: $MessageCodec<SwarmInitResponse> = $messageCodec(schema, 'tsswarm.SwarmInitResponse');
+
+/** Joins the swarm a manager at remote_addr belongs to, with a worker or manager join token. */
+export interface SwarmJoinRequest {
+  remoteAddr: string;
+  joinToken: string;
+  listenAddr: string;
+  advertiseAddr: string;
+  availability: NodeAvailability;
+}
+/** Encodes, decodes and creates {@link SwarmJoinRequest} messages (tsswarm.SwarmJoinRequest). */
+export const SwarmJoinRequest: $MessageCodec<SwarmJoinRequest> = $messageCodec(schema, 'tsswarm.SwarmJoinRequest');
+
+/** The node's identity in the swarm it joined. */
+export interface SwarmJoinResponse {
+  nodeId: string;
+  clusterId: string;
+  role: NodeRole;
+}
+/** Encodes, decodes and creates {@link SwarmJoinResponse} messages (tsswarm.SwarmJoinResponse). */
+export const SwarmJoinResponse: $MessageCodec<SwarmJoinResponse> = $messageCodec(schema, 'tsswarm.SwarmJoinResponse');
+
+/** Leaves the swarm. A manager needs force (and then must not be the last one holding quorum). */
+export interface SwarmLeaveRequest {
+  force: boolean;
+}
+/** Encodes, decodes and creates {@link SwarmLeaveRequest} messages (tsswarm.SwarmLeaveRequest). */
+export const SwarmLeaveRequest: $MessageCodec<SwarmLeaveRequest> = $messageCodec(schema, 'tsswarm.SwarmLeaveRequest');
+
+/** The node has left. */
+export interface SwarmLeaveResponse {}
+/** Encodes, decodes and creates {@link SwarmLeaveResponse} messages (tsswarm.SwarmLeaveResponse). */
+export const SwarmLeaveResponse: $MessageCodec<SwarmLeaveResponse> = $messageCodec(schema, 'tsswarm.SwarmLeaveResponse');
+
+/** Asks for the local node's swarm state. */
+export interface SwarmInfoRequest {}
+/** Encodes, decodes and creates {@link SwarmInfoRequest} messages (tsswarm.SwarmInfoRequest). */
+export const SwarmInfoRequest: $MessageCodec<SwarmInfoRequest> = $messageCodec(schema, 'tsswarm.SwarmInfoRequest');
+
+/** A manager this node knows of. */
+export interface RemoteManager {
+  nodeId: string;
+  addr: string;
+}
+/** Encodes, decodes and creates {@link RemoteManager} messages (tsswarm.RemoteManager). */
+export const RemoteManager: $MessageCodec<RemoteManager> = $messageCodec(schema, 'tsswarm.RemoteManager');
+
+/** The local node's swarm state, as `tsswarm info` shows it. */
+export interface SwarmInfo {
+  state: LocalNodeState;
+  nodeId: string;
+  /** The address other nodes reach this node at. */
+  nodeAddr: string;
+  clusterId: string;
+  /** True on managers. */
+  controlAvailable: boolean;
+  remoteManagers: RemoteManager[];
+  /** Why the state is ERROR. */
+  error: string;
+  nodes: number;
+  managers: number;
+}
+/** Encodes, decodes and creates {@link SwarmInfo} messages (tsswarm.SwarmInfo). */
+export const SwarmInfo: $MessageCodec<SwarmInfo> = $messageCodec(schema, 'tsswarm.SwarmInfo');
+
 // ---- services ---------------------------------------------------------------------------------------
 // The gRPC services of every file above, in file order.
 
@@ -2470,4 +2585,22 @@ export type RaftServer = {
   resolveAddress: $handleUnaryCall<ResolveAddressRequest, ResolveAddressResponse>;
   join: $handleUnaryCall<JoinRequest, JoinResponse>;
   leave: $handleUnaryCall<LeaveRequest, LeaveResponse>;
+};
+
+/**
+ * The local swarm membership of this host (control socket only).
+ * The gRPC definition: pass it to Server.addService or makeGenericClientConstructor.
+ */
+export const SwarmService = {
+  init: $grpcMethod('tsswarm.Swarm', 'Init', SwarmInitRequest, SwarmInitResponse, false, false),
+  join: $grpcMethod('tsswarm.Swarm', 'Join', SwarmJoinRequest, SwarmJoinResponse, false, false),
+  leave: $grpcMethod('tsswarm.Swarm', 'Leave', SwarmLeaveRequest, SwarmLeaveResponse, false, false),
+  info: $grpcMethod('tsswarm.Swarm', 'Info', SwarmInfoRequest, SwarmInfo, false, false),
+};
+/** A server implementation of the Swarm service: one grpc-js handler per rpc. */
+export type SwarmServer = {
+  init: $handleUnaryCall<SwarmInitRequest, SwarmInitResponse>;
+  join: $handleUnaryCall<SwarmJoinRequest, SwarmJoinResponse>;
+  leave: $handleUnaryCall<SwarmLeaveRequest, SwarmLeaveResponse>;
+  info: $handleUnaryCall<SwarmInfoRequest, SwarmInfo>;
 };

@@ -614,6 +614,34 @@ const containerProcess = fixture(p.ContainerProcess, { pid: 4242, user: 'root', 
 fixture(p.ContainerTopResponse, { processes: [containerProcess] });
 fixture(p.Empty, {});
 
+// swarm.proto
+fixture(p.SwarmInitRequest, {
+  listenAddr: '0.0.0.0:2377',
+  advertiseAddr: '198.18.0.1:2377',
+  defaultAddrPool: ['10.0.0.0/8', '172.30.0.0/16'],
+  subnetSize: 24,
+  forceNewCluster: true,
+  spec: clusterSpec,
+});
+fixture(p.SwarmInitResponse, { nodeId: 'n1', clusterId: 'c1' });
+fixture(p.SwarmJoinRequest, { remoteAddr: '198.18.0.1:2377', joinToken: 'SWMTKN-1-x-y', listenAddr: '0.0.0.0:2377', advertiseAddr: '198.18.0.2', availability: p.NodeAvailability.DRAIN });
+fixture(p.SwarmJoinResponse, { nodeId: 'n2', clusterId: 'c1', role: p.NodeRole.MANAGER });
+fixture(p.SwarmLeaveRequest, { force: true });
+fixture(p.SwarmLeaveResponse, {});
+fixture(p.SwarmInfoRequest, {});
+const remoteManager = fixture(p.RemoteManager, { nodeId: 'n1', addr: '198.18.0.1:2377' });
+fixture(p.SwarmInfo, {
+  state: p.LocalNodeState.ERROR,
+  nodeId: 'n2',
+  nodeAddr: '198.18.0.2',
+  clusterId: 'c1',
+  controlAvailable: true,
+  remoteManagers: [remoteManager],
+  error: 'no quorum',
+  nodes: 5,
+  managers: 3,
+});
+
 /** A raft message that carries a snapshot chunk and two entries, for transport tests. */
 export const sampleRaftMessage: p.RaftMessage = raftMessage;
 /** A fully populated node, for tests that need one. */
