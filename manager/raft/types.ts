@@ -75,6 +75,8 @@ export type ConfChangeType = 'addVoter' | 'addLearner' | 'removeNode';
 export interface ConfChange {
   readonly type: ConfChangeType;
   readonly nodeId: NodeId;
+  /** Opaque to raft: what the application needs about the member (its address, its node ID). */
+  readonly context?: string;
 }
 
 /** A linearizable read the application may now serve: once `index` is applied, read. */
@@ -226,7 +228,8 @@ const utf8Decoder = new TextDecoder();
 
 /** Encodes a membership change as entry data. */
 export function encodeConfChange(change: ConfChange): Uint8Array {
-  return utf8Encoder.encode(JSON.stringify({ type: change.type, nodeId: change.nodeId }));
+  const plain = change.context === undefined ? { type: change.type, nodeId: change.nodeId } : { type: change.type, nodeId: change.nodeId, context: change.context };
+  return utf8Encoder.encode(JSON.stringify(plain));
 }
 
 /** Decodes the data of a `confChange` entry; throws INVALID_ARGUMENT for garbage. */
@@ -253,6 +256,8 @@ export function validateConfChange(value: unknown): asserts value is ConfChange 
   if (typeof nodeId !== 'number' || !Number.isInteger(nodeId) || nodeId <= 0) {
     throw invalidArgument(`conf change node id must be a positive integer, got ${JSON.stringify(nodeId)}`);
   }
+  const context = record['context'];
+  if (context !== undefined && typeof context !== 'string') throw invalidArgument('conf change context must be a string');
 }
 
 /** True for a valid node id (positive integer). */
