@@ -1,7 +1,9 @@
 /**
  * A raft member that runs: the pure core (RawNode) driven by a ticker, its Ready handled in order
  * (persist to disk → send → apply → advance), proposals that resolve when their entry is applied,
- * linearizable reads (ReadIndex), and log compaction by snapshots of the application.
+ * linearizable reads (ReadIndex), log compaction by snapshots of the application, and membership:
+ * an address book of the members (carried in conf change contexts and in snapshots), learners
+ * added and promoted, members removed, and recovery of a lone survivor (force new cluster).
  */
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { assert } from '../../../lib/assert.js';
@@ -9,8 +11,12 @@ import { ErrorCode, TsswarmError } from '../../../lib/errors.js';
 import type { Rng } from '../../../lib/rng.js';
 import { RawNode } from '../raw-node.js';
 import { Transport } from '../transport/transport.js';
-import { decodeConfChange, type ConfState, type Entry, type NodeId } from '../types.js';
+import { RaftError } from '../errors.js';
+import { decodeConfChange, encodeConfChange, type ConfChange, type ConfState, type Entry, type NodeId } from '../types.js';
 import { DiskStorage } from '../wal/disk-storage.js';
+import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, type MemberInfo } from './snapshot-envelope.js';
+
+export type { MemberInfo } from './snapshot-envelope.js';
 
 /** What the replicated state machine offers the node. */
 export interface Application {
@@ -25,8 +31,24 @@ export interface Application {
 /** Settings of a member. */
 export interface RaftNodeOptions {
   readonly id: NodeId;
-  /** Raft ID → "host:port" of every member, this one included. */
+  /**
+   * Raft ID → "host:port" of every founding member, this one included. For a member that joins an
+   * existing group (`join`), the members the leader named; the log and snapshots bring the rest.
+   */
   readonly members: ReadonlyMap<NodeId, string>;
+  /** Raft ID → cluster node ID of the members above, when they have one. */
+  readonly nodeIds?: ReadonlyMap<NodeId, string>;
+  /** Joins an existing group: an empty log waits for the leader instead of bootstrapping one. */
+  readonly join?: boolean;
+  /**
+   * Starts as the only voter of its group, keeping its log and state: the way back for a lone
+   * survivor when the others are lost for good (`swarm init --force-new-cluster`).
+   */
+  readonly forceNewCluster?: boolean;
+  /** Called once when this member applies its own removal from the group. */
+  readonly onRemoved?: () => void;
+  /** Called after the leader changes (0: none known). */
+  readonly onLeaderChange?: (leader: NodeId) => void;
   readonly dir: string;
   readonly application: Application;
   readonly credentials: ChannelCredentials;
@@ -51,6 +73,16 @@ export const defaultElectionTicks = 10;
 export const defaultSnapshotEveryEntries = 10_000;
 export const defaultCatchUpEntries = 5_000;
 export const defaultRequestTimeoutMs = 10_000;
+/** A peer heard from within this many election timeouts counts as reachable. */
+export const reachableElectionTimeouts = 2;
+
+/** A member of the group as this member sees it. */
+export interface MemberStatus extends MemberInfo {
+  readonly voter: boolean;
+  readonly leader: boolean;
+  /** Heard from recently (always true for this member; meaningful on the leader). */
+  readonly reachable: boolean;
+}
 
 interface Waiter {
   resolve: (value: unknown) => void;
@@ -66,6 +98,11 @@ export class RaftNode {
   readonly transport: Transport;
   private readonly proposals = new Map<number, Waiter>();
   private readonly reads = new Map<string, Waiter>();
+  private readonly confChanges = new Map<string, Waiter>();
+  private readonly members = new Map<NodeId, MemberInfo>();
+  private readonly removedIds = new Set<NodeId>();
+  private readonly lastHeardMs = new Map<NodeId, number>();
+  private removedSelf = false;
   private readonly readsAt: { index: number; waiter: Waiter }[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private processing = false;
@@ -82,13 +119,26 @@ export class RaftNode {
     private readonly options: RaftNodeOptions,
     private readonly storage: DiskStorage,
   ) {
-    this.transport = new Transport(options.credentials, { receive: (m) => this.input(() => this.raw.step(m)), unreachable: (p) => this.input(() => this.raw.reportUnreachable(p)) }, options.rng.fork());
-    for (const [id, addr] of options.members) if (id !== options.id) this.transport.setPeer(id, addr);
+    this.transport = new Transport(
+      options.credentials,
+      {
+        receive: (m) => {
+          if (this.removedIds.has(m.from)) return;
+          this.lastHeardMs.set(m.from, Date.now());
+          this.input(() => this.raw.step(m));
+        },
+        unreachable: (p) => this.input(() => this.raw.reportUnreachable(p)),
+        isRemoved: (p) => this.removedIds.has(p),
+        removedFromGroup: () => this.noticeRemoved(),
+      },
+      options.rng.fork(),
+    );
+    for (const [id, addr] of options.members) this.setMember({ raftId: id, addr, nodeId: options.nodeIds?.get(id) ?? '' });
     const snap = storage.snapshot();
     this.applied = snap.metadata.index;
     this.snapshotIndex = snap.metadata.index;
     this.confState = snap.metadata.confState;
-    if (snap.data.length > 0) options.application.restore(snap.data);
+    if (snap.data.length > 0) this.restoreSnapshot(snap.data);
     this.raw = new RawNode({
       id: options.id,
       storage,
@@ -105,10 +155,20 @@ export class RaftNode {
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
     assert(options.members.has(options.id), 'a member must be one of the members');
     const storage = await DiskStorage.open(options.dir, options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {});
-    if (storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
+    const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
+    if (fresh && !options.join) {
       // Every founding member starts from the same snapshot: the membership at index 1, term 1.
       const voters = [...options.members.keys()].sort((a, b) => a - b);
-      await storage.persist({ entries: [], snapshot: { metadata: { index: 1, term: 1, confState: { voters, learners: [] } }, data: options.application.snapshot() } });
+      const members = voters.map((id) => ({ raftId: id, addr: options.members.get(id) ?? '', nodeId: options.nodeIds?.get(id) ?? '' }));
+      const data = encodeSnapshotEnvelope({ members, removed: [] }, options.application.snapshot());
+      await storage.persist({ entries: [], snapshot: { metadata: { index: 1, term: 1, confState: { voters, learners: [] } }, data } });
+    }
+    if (options.forceNewCluster) {
+      if (fresh) {
+        await storage.close();
+        throw new TsswarmError(ErrorCode.NOT_FOUND, `no raft state in ${options.dir} to recover a cluster from`);
+      }
+      await removeOthers(storage, options.id);
     }
     const node = new RaftNode(options, storage);
     node.ticker = setInterval(() => node.input(() => node.raw.tick()), options.tickMs ?? defaultTickMs);
@@ -167,7 +227,10 @@ export class RaftNode {
 
   private async handleReady(): Promise<void> {
     const rd = this.raw.ready();
-    if (rd.softState) this.leader = rd.softState.lead;
+    if (rd.softState && rd.softState.lead !== this.leader) {
+      this.leader = rd.softState.lead;
+      this.options.onLeaderChange?.(this.leader);
+    }
     // Every message waits for the fsync, the leader's appends too. Sending those while the leader
     // writes (Raft thesis 10.2.1) broke two things the raft simulator's torn writes found: a sole
     // voter commits its entries on append, so an early append told learners a commit the leader could
@@ -181,7 +244,7 @@ export class RaftNode {
     });
     this.transport.send(rd.messages);
     if (rd.snapshot && rd.snapshot.metadata.index > this.applied) {
-      this.options.application.restore(rd.snapshot.data);
+      this.restoreSnapshot(rd.snapshot.data);
       this.applied = rd.snapshot.metadata.index;
       this.snapshotIndex = rd.snapshot.metadata.index;
       this.confState = rd.snapshot.metadata.confState;
@@ -202,7 +265,7 @@ export class RaftNode {
     if (entry.index <= this.applied) return;
     this.applied = entry.index;
     if (entry.type === 'confChange') {
-      this.confState = this.raw.applyConfChange(decodeConfChange(entry.data));
+      this.applyConfChange(decodeConfChange(entry.data));
       return;
     }
     if (entry.data.length < idBytes) return;
@@ -238,16 +301,16 @@ export class RaftNode {
     if (this.applied - this.snapshotIndex < every) return;
     const keep = this.options.catchUpEntries ?? defaultCatchUpEntries;
     const compactTo = Math.max(this.storage.firstIndex() - 1, this.applied - keep);
-    await this.storage.compact(this.applied, this.confState, this.options.application.snapshot(), compactTo);
+    await this.storage.compact(this.applied, this.confState, this.snapshotData(), compactTo);
     this.snapshotIndex = this.applied;
   }
 
-  private waiter(map: Map<number, Waiter> | Map<string, Waiter>, key: number | string, what: string): Promise<unknown> {
+  private waiter(map: Map<number, Waiter> | Map<string, Waiter>, key: number | string, what: string, timeoutOverrideMs?: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const timeoutMs = this.options.requestTimeoutMs ?? defaultRequestTimeoutMs;
+      const timeoutMs = timeoutOverrideMs ?? this.options.requestTimeoutMs ?? defaultRequestTimeoutMs;
       const timer = setTimeout(() => {
         (map as Map<number | string, Waiter>).delete(key);
-        reject(new TsswarmError(ErrorCode.TIMEOUT, `${what} did not complete within ${timeoutMs} ms (no leader, or lost with a leader change)`));
+        reject(new TsswarmError(ErrorCode.NO_QUORUM, `no quorum: the ${what} did not complete within ${timeoutMs} ms (no leader, too few managers reachable, or lost with a leader change)`));
       }, timeoutMs);
       (map as Map<number | string, Waiter>).set(key, { resolve, reject, timer });
     });
@@ -270,7 +333,7 @@ export class RaftNode {
       const w = this.proposals.get(id);
       if (w) clearTimeout(w.timer);
       this.proposals.delete(id);
-      return Promise.reject(err);
+      return Promise.reject(noQuorumError(err));
     }
     this.schedule();
     return done;
@@ -287,7 +350,7 @@ export class RaftNode {
       const w = this.reads.get(ctx);
       if (w) clearTimeout(w.timer);
       this.reads.delete(ctx);
-      return Promise.reject(err);
+      return Promise.reject(noQuorumError(err));
     }
     this.schedule();
     return done.then(() => undefined);
@@ -296,6 +359,135 @@ export class RaftNode {
   /** Starts an election now (tests, leadership transfer targets). */
   campaign(): void {
     this.input(() => this.raw.campaign());
+  }
+
+  /** Hands leadership to `to` (a voter that is up to date); the caller watches onLeaderChange. */
+  transferLeadership(to: NodeId): void {
+    this.input(() => this.raw.transferLeadership(to));
+  }
+
+  /**
+   * Proposes a membership change; resolves once it is applied here. Adding a member needs its
+   * address (and node ID), which every member learns from the entry itself.
+   */
+  changeMembership(change: { type: ConfChange['type']; raftId: NodeId; addr?: string; nodeId?: string }, timeoutMs?: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.stopped) return Promise.reject(new TsswarmError(ErrorCode.CLOSED, 'raft node stopped'));
+    const known = this.members.get(change.raftId);
+    const request = `${this.options.id}-${this.nextId++}`;
+    const context: ConfContext = { addr: change.addr ?? known?.addr ?? '', nodeId: change.nodeId ?? known?.nodeId ?? '', request };
+    const done = this.waiter(this.confChanges, request, 'membership change', timeoutMs);
+    try {
+      this.raw.proposeConfChange({ type: change.type, nodeId: change.raftId, context: JSON.stringify(context) });
+    } catch (err) {
+      const w = this.confChanges.get(request);
+      if (w) clearTimeout(w.timer);
+      this.confChanges.delete(request);
+      return Promise.reject(noQuorumError(err));
+    }
+    this.schedule();
+    return done.then(() => undefined);
+  }
+
+  /** Every member this one knows of, with its role and (on the leader) reachability. */
+  memberStatus(): MemberStatus[] {
+    const voters = new Set(this.confState.voters);
+    const learners = new Set(this.confState.learners);
+    const windowMs = reachableElectionTimeouts * (this.options.electionTicks ?? defaultElectionTicks) * (this.options.tickMs ?? defaultTickMs);
+    const now = Date.now();
+    const out: MemberStatus[] = [];
+    for (const m of this.members.values()) {
+      if (!voters.has(m.raftId) && !learners.has(m.raftId)) continue;
+      const heard = this.lastHeardMs.get(m.raftId);
+      const reachable = m.raftId === this.options.id || (heard !== undefined && now - heard <= windowMs);
+      out.push({ ...m, voter: voters.has(m.raftId), leader: m.raftId === this.leader, reachable });
+    }
+    return out.sort((a, b) => a.raftId - b.raftId);
+  }
+
+  /** The address book entry of a member, if known. */
+  member(raftId: NodeId): MemberInfo | undefined {
+    return this.members.get(raftId);
+  }
+
+  /** Raft IDs removed from the group; never to be reused. */
+  get removed(): readonly NodeId[] {
+    return [...this.removedIds];
+  }
+
+  /** The membership as last applied. */
+  get membership(): ConfState {
+    return this.confState;
+  }
+
+  /** This member's raft ID. */
+  get id(): NodeId {
+    return this.options.id;
+  }
+
+  /** How far each learner's log matches the leader's (leader only; empty elsewhere). */
+  learnerProgress(): { raftId: NodeId; match: number; lastIndex: number }[] {
+    const status = this.raw.status();
+    if (status.state !== 'leader') return [];
+    const out: { raftId: NodeId; match: number; lastIndex: number }[] = [];
+    for (const id of status.confState.learners) {
+      const pr = this.raw.raft.tracker.progress.get(id);
+      if (pr) out.push({ raftId: id, match: pr.match, lastIndex: status.lastIndex });
+    }
+    return out;
+  }
+
+  private setMember(info: MemberInfo): void {
+    this.members.set(info.raftId, info);
+    if (info.raftId !== this.options.id && info.addr !== '') this.transport.setPeer(info.raftId, info.addr);
+  }
+
+  private applyConfChange(change: ConfChange): void {
+    const context = parseConfContext(change.context);
+    if (change.type === 'removeNode') {
+      this.members.delete(change.nodeId);
+      this.removedIds.add(change.nodeId);
+      this.transport.removePeer(change.nodeId);
+    } else if (context && context.addr !== '') {
+      this.setMember({ raftId: change.nodeId, addr: context.addr, nodeId: context.nodeId });
+    }
+    this.confState = this.raw.applyConfChange(change);
+    if (context?.request !== undefined) {
+      const waiter = this.confChanges.get(context.request);
+      if (waiter) {
+        this.confChanges.delete(context.request);
+        clearTimeout(waiter.timer);
+        waiter.resolve(undefined);
+      }
+    }
+    if (change.type === 'removeNode' && change.nodeId === this.options.id) this.noticeRemoved();
+  }
+
+  /** This member is out of the group: it applied its removal, or a peer refused it as removed. */
+  private noticeRemoved(): void {
+    if (this.removedSelf || this.stopped) return;
+    this.removedSelf = true;
+    queueMicrotask(() => this.options.onRemoved?.());
+  }
+
+  /** True once this member knows it was removed from the group. */
+  get isRemoved(): boolean {
+    return this.removedSelf;
+  }
+
+  private snapshotData(): Uint8Array {
+    return encodeSnapshotEnvelope({ members: [...this.members.values()], removed: [...this.removedIds] }, this.options.application.snapshot());
+  }
+
+  private restoreSnapshot(data: Uint8Array): void {
+    const { header, app } = decodeSnapshotEnvelope(data);
+    for (const m of header.members) this.setMember(m);
+    for (const id of header.removed) {
+      this.removedIds.add(id);
+      this.members.delete(id);
+      this.transport.removePeer(id);
+    }
+    this.options.application.restore(app);
   }
 
   private fatal(err: unknown): void {
@@ -311,14 +503,65 @@ export class RaftNode {
     if (this.ticker) clearInterval(this.ticker);
     this.transport.close();
     const closed = new TsswarmError(ErrorCode.CLOSED, 'raft node stopped');
-    for (const w of [...this.proposals.values(), ...this.reads.values(), ...this.readsAt.map((r) => r.waiter)]) {
+    for (const w of [...this.proposals.values(), ...this.reads.values(), ...this.confChanges.values(), ...this.readsAt.map((r) => r.waiter)]) {
       clearTimeout(w.timer);
       w.reject(this.failure ?? closed);
     }
     this.proposals.clear();
     this.reads.clear();
+    this.confChanges.clear();
     this.readsAt.length = 0;
     while (this.processing) await new Promise((r) => setTimeout(r, 5));
     await this.storage.close();
   }
+}
+
+/** What a conf change entry's context carries. */
+interface ConfContext {
+  readonly addr: string;
+  readonly nodeId: string;
+  /** Which pending changeMembership() call to resolve. */
+  readonly request?: string;
+}
+
+function parseConfContext(context: string | undefined): ConfContext | undefined {
+  if (context === undefined || context === '') return undefined;
+  try {
+    const parsed = JSON.parse(context) as Partial<ConfContext>;
+    return { addr: typeof parsed.addr === 'string' ? parsed.addr : '', nodeId: typeof parsed.nodeId === 'string' ? parsed.nodeId : '', ...(typeof parsed.request === 'string' ? { request: parsed.request } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A dropped proposal (no leader, transfer in progress) as the NO_QUORUM error users see. */
+function noQuorumError(err: unknown): unknown {
+  if (err instanceof RaftError && err.reason === 'proposalDropped') {
+    return new TsswarmError(ErrorCode.NO_QUORUM, `no quorum: ${err.message} (no leader is known; too few managers may be reachable)`, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * Rewrites a survivor's log so that it is the only voter: what it knows to be committed stays, the
+ * uncommitted tail goes, and one committed removal per other member follows, which the member
+ * applies at start like any committed entry (as etcd's and SwarmKit's force-new-cluster do).
+ */
+async function removeOthers(storage: DiskStorage, self: NodeId): Promise<void> {
+  const { hardState, confState } = storage.initialState();
+  const commit = Math.max(hardState.commit, storage.firstIndex() - 1);
+  const term = storage.term(commit) ?? hardState.term;
+  const others = new Set([...confState.voters, ...confState.learners]);
+  // Members added or removed by committed entries after the snapshot are in the log, not in confState.
+  for (let i = storage.firstIndex(); i <= commit; i++) {
+    const [entry] = storage.entries(i, i + 1, Number.MAX_SAFE_INTEGER) ?? [];
+    if (entry?.type !== 'confChange') continue;
+    const change = decodeConfChange(entry.data);
+    if (change.type === 'removeNode') others.delete(change.nodeId);
+    else others.add(change.nodeId);
+  }
+  others.delete(self);
+  const entries: Entry[] = [...others].map((id, i) => ({ index: commit + 1 + i, term, type: 'confChange', data: encodeConfChange({ type: 'removeNode', nodeId: id }) }));
+  const last = commit + entries.length;
+  await storage.persist({ entries, hardState: { term: hardState.term, vote: self, commit: last } });
 }

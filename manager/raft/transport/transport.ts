@@ -8,6 +8,7 @@
 import {
   Client,
   makeGenericClientConstructor,
+  status,
   type ChannelCredentials,
   type ClientDuplexStream,
   type ServerDuplexStream,
@@ -29,7 +30,14 @@ export interface TransportHandler {
   receive(message: Message): void;
   /** Messages to `peer` were dropped (queue full or connection lost): raft should probe it. */
   unreachable(peer: NodeId): void;
+  /** True when `peer` was removed from the group: its streams are refused with `removedMemberDetails`. */
+  isRemoved?(peer: NodeId): boolean;
+  /** A peer refused this member's stream because this member was removed from the group. */
+  removedFromGroup?(): void;
 }
+
+/** The status details a member sends on the stream of a member that was removed from the group. */
+export const removedMemberDetails = 'raft member was removed from the group';
 
 type RaftClient = Client & { streamMessages(): ClientDuplexStream<RaftMessage, RaftMessage> };
 
@@ -79,7 +87,10 @@ class PeerLink {
     this.client ??= new RaftClientCtor(this.address, this.credentials);
     const stream = this.client.streamMessages();
     stream.on('data', () => undefined);
-    stream.on('error', () => this.fail());
+    stream.on('error', (err: { details?: string }) => {
+      if (err.details === removedMemberDetails) this.handler.removedFromGroup?.();
+      this.fail();
+    });
     stream.on('end', () => this.fail());
     this.stream = stream;
     this.connectedAt = Date.now();
@@ -184,6 +195,10 @@ export class Transport {
       call.on('data', (wire: RaftMessage) => {
         try {
           const m = decoder.decode(wire);
+          if (m && this.handler.isRemoved?.(m.from)) {
+            call.emit('error', { code: status.FAILED_PRECONDITION, details: removedMemberDetails });
+            return;
+          }
           if (m) this.handler.receive(m);
         } catch {
           call.end();
