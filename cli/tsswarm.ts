@@ -5,7 +5,10 @@
 import { Command } from 'commander';
 import { containerCommand, containerShortcuts } from './commands/container.js';
 import { imageCommand, loginCommand, logoutCommand } from './commands/image.js';
+import { infoCommand } from './commands/info.js';
 import { labCommand } from './commands/lab.js';
+import { nodeCommand } from './commands/node.js';
+import { swarmCommand } from './commands/swarm.js';
 import { runProgram } from './run.js';
 import { version } from './version.js';
 
@@ -18,7 +21,10 @@ const program = new Command('tsswarm')
   .addCommand(labCommand())
   .addCommand(imageCommand())
   .addCommand(loginCommand())
-  .addCommand(logoutCommand());
+  .addCommand(logoutCommand())
+  .addCommand(swarmCommand())
+  .addCommand(nodeCommand())
+  .addCommand(infoCommand());
 for (const shortcut of containerShortcuts()) program.addCommand(shortcut);
 
 await runProgram(program, process.argv);

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * `tsswarmd`: the per-host daemon. Today it serves the Engine (containers on this host) on the
- * control socket; the manager, worker and netd roles join it with the cluster issue. Containers are
+ * `tsswarmd`: the per-host daemon. It serves the Engine (containers on this host) and the swarm
+ * services (Swarm: init/join/leave/info; Control: cluster state, through the local manager) on the
+ * root-only control socket, and runs this host's swarm roles (daemon/swarm-node.ts): the manager
+ * (raft, CA, control, dispatcher on --listen-addr, mutual TLS) and the worker agent. Containers are
  * held by conmon, so stopping or killing tsswarmd leaves them running; a restarted tsswarmd picks
- * them up again.
+ * them up again, and takes up its swarm roles from its saved state.
  */
 import { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
@@ -16,15 +18,26 @@ import { ImageService } from '../worker/images/image-service.js';
 import { defaultSocketPath } from './engine-client.js';
 import { collect } from './container-flags.js';
 import { runProgram } from './run.js';
+import { randomInt } from 'node:crypto';
+import { seededRng } from '../lib/rng.js';
+import { SwarmNode } from '../daemon/swarm-node.js';
+import { addSwarmServices } from '../daemon/local-services.js';
 import { version } from './version.js';
 
 interface DaemonFlags {
   dataDir: string;
+  listenAddr?: string;
+  advertiseAddr?: string;
+  hostname?: string;
   runDir: string;
   socket?: string;
   cgroupParent: string;
   insecureRegistry?: string[];
 }
+
+// grpc-js names the server by its IP address in the TLS handshake, which Node flags as deprecated
+// (DEP0123); peers are verified by their certificate's node identity instead, so the notice is noise.
+process.noDeprecation = true;
 
 const cgroupParentPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/;
 
@@ -35,6 +48,9 @@ const program = new Command('tsswarmd')
   .option('--run-dir <dir>', 'runtime directory (runc state, sockets)', '/run/tsswarm')
   .option('--socket <path>', `control socket (default ${defaultSocketPath}, or RUN_DIR/tsswarmd.sock when --run-dir is given)`)
   .option('--cgroup-parent <path>', 'cgroup under which containers go', 'tsswarm')
+  .option('--listen-addr <host:port>', 'default manager listen address for swarm init/join (0.0.0.0:2377)')
+  .option('--advertise-addr <host[:port]>', 'default address other nodes reach this one at, for swarm init/join')
+  .option('--hostname <name>', 'the node name `node ls` shows (default: the host name)')
   .option('--insecure-registry <host:port>', 'plain-HTTP registry on a loopback or lab address (repeatable)', collect)
   .action(async (flags: DaemonFlags) => {
     if (process.getuid?.() !== 0) throw new TsswarmError(ErrorCode.PERMISSION, 'tsswarmd must run as root');
@@ -46,14 +62,24 @@ const program = new Command('tsswarmd')
     const engine = new Engine({ dataDir: flags.dataDir, runDir: flags.runDir, cgroupParent: flags.cgroupParent }, storeImageResolver(images), log);
     await engine.recover();
     const socket = flags.socket ?? (flags.runDir === '/run/tsswarm' ? defaultSocketPath : join(flags.runDir, 'tsswarmd.sock'));
-    const server = await serveEngine(engine, socket);
-    log.info({ socket, dataDir: flags.dataDir, version }, 'tsswarmd ready');
+    if (flags.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(flags.hostname)) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `invalid --hostname ${JSON.stringify(flags.hostname)}`);
+    const swarm = await SwarmNode.open({
+      dataDir: flags.dataDir,
+      ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
+      engineVersion: version,
+      rng: seededRng(randomInt(2 ** 31)),
+      log: log.child({ component: 'swarm' }),
+    });
+    const defaults = { ...(flags.listenAddr !== undefined ? { listenAddr: flags.listenAddr } : {}), ...(flags.advertiseAddr !== undefined ? { advertiseAddr: flags.advertiseAddr } : {}) };
+    const server = await serveEngine(engine, socket, (s) => addSwarmServices(s, swarm, defaults, log));
+    log.info({ socket, dataDir: flags.dataDir, version, swarm: swarm.info().nodeId || 'inactive' }, 'tsswarmd ready');
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
     log.info('shutting down; containers keep running');
     await server.close();
+    await swarm.close();
   });
 
 await runProgram(program, process.argv);

@@ -47,7 +47,7 @@ fi
 
 # Build, only when a source file is newer than the last build.
 build_stamp=dist/.build-stamp
-if [ ! -f "$build_stamp" ] || [ -n "$(find lib manager worker netd cli deploy proto test tsconfig.json package.json \
+if [ ! -f "$build_stamp" ] || [ -n "$(find lib manager worker netd cli daemon deploy proto test tsconfig.json package.json \
     -newer "$build_stamp" -type f \( -name '*.ts' -o -name '*.js' -o -name '*.json' -o -name '*.proto' \) -print -quit 2>/dev/null)" ]; then
   say "building"
   npm run --silent build

@@ -8,6 +8,15 @@ import { ErrorCode, TsswarmError } from './errors.js';
 
 /** Metadata key carrying the TsswarmError code. */
 export const errorCodeKey = 'tsswarm-error-code';
+/** Trailer a manager that does not lead adds to a refusal: the leader's address, where to go instead. */
+export const leaderHintKey = 'tsswarm-leader';
+
+/** The leader address a refused call's trailers name, if any. */
+export function leaderHintOf(err: unknown): string | undefined {
+  const metadata = (err as { metadata?: { get(key: string): unknown[] } } | undefined)?.metadata;
+  const value = metadata?.get(leaderHintKey)[0];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
 
 const grpcStatusFor: Readonly<Record<ErrorCode, status>> = {
   [ErrorCode.INVALID_ARGUMENT]: status.INVALID_ARGUMENT,

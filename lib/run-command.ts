@@ -50,9 +50,9 @@ export function runCommand(file: string, args: readonly string[], options: RunOp
 }
 
 /** Runs a command with the caller's stdio attached; resolves with its exit code (128+n for signal n). */
-export function runAttached(file: string, args: readonly string[]): Promise<number> {
+export function runAttached(file: string, args: readonly string[], env?: Readonly<Record<string, string>>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: 'inherit' });
+    const child = spawn(file, args, { stdio: 'inherit', ...(env ? { env: { ...process.env, ...env } } : {}) });
     child.on('error', (err) => reject(new TsswarmError(ErrorCode.EXTERNAL, `${file}: ${err.message}`, { cause: err })));
     child.on('exit', (code, signal) => {
       if (code !== null) resolve(code);

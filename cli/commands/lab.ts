@@ -17,18 +17,23 @@ export function labCommand(): Command {
     .description('Create a lab of N hosts joined by a private switch')
     .argument('<name>', 'lab name (lowercase letters, digits, -)')
     .requiredOption('--hosts <n>', 'number of hosts')
+    .option('--managers <m>', 'how many hosts are managers (h1..hM; default 1)')
     .option('--no-daemons', 'do not start tsswarmd on the hosts')
     .option('-q, --quiet', 'print only the lab name')
-    .action(async (name: string, opts: { hosts: string; daemons: boolean; quiet?: boolean }) => {
+    .action(async (name: string, opts: { hosts: string; managers?: string; daemons: boolean; quiet?: boolean }) => {
       validateLabName(name);
       const hosts = parseHostCount(opts.hosts);
-      const record = await labUp({ name, hosts, daemons: opts.daemons });
+      const managers = opts.managers === undefined ? undefined : parseManagerCount(opts.managers);
+      const record = await labUp({ name, hosts, daemons: opts.daemons, ...(managers !== undefined ? { managers } : {}) });
       if (opts.quiet) {
         process.stdout.write(`${record.name}\n`);
         return;
       }
       process.stdout.write(`lab ${record.name}: ${record.hosts.length} hosts on ${record.subnet}\n`);
       process.stdout.write(renderTable(['HOST', 'ADDRESS', 'NAMESPACE'], record.hosts.map((h) => [h.name, h.address, h.netns])));
+      if (record.daemons) {
+        process.stdout.write(`swarm: h1 initialized it; ${managers ?? 1} manager(s). Run commands on a host with:\n  tsswarm lab exec ${record.name} h1 -- tsswarm node ls\n`);
+      }
     });
 
   lab
@@ -86,4 +91,10 @@ export function labCommand(): Command {
     });
 
   return lab;
+}
+
+function parseManagerCount(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 1) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `--managers must be a positive integer, got ${JSON.stringify(text)}`);
+  return n;
 }

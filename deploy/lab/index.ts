@@ -2,3 +2,4 @@
 export { labUp, labDown, labDownAll, labList, labExec, findHost, belongsToLab, type LabStatus, type LabDownReport } from './lab.js';
 export { type LabRecord, type LabHost, labRoot } from './record.js';
 export { parseHostCount, validateLabName, maxLabHosts } from './names.js';
+export { startHostDaemon, stopHostDaemon, hostDaemonPid, callHost, formSwarm, hostSocket, hostManagerAddr, hostLogFile, type LabDaemonOptions } from './daemons.js';

@@ -8,6 +8,7 @@ import { runAttached } from '../../lib/run-command.js';
 import { removeCgroupTree } from '../../lib/cgroups.js';
 import { unmountBelow } from '../../lib/mounts.js';
 import { stopNetnsProcesses } from './cleanup.js';
+import { formSwarm, hostSocket } from './daemons.js';
 import { labCgroupRoot, labNetnsPrefix, validateLabName } from './names.js';
 import { addNetns, buildSwitch, configureHost, deleteNetns, listNetns } from './netns.js';
 import {
@@ -32,6 +33,10 @@ export interface LabUpOptions {
   readonly name: string;
   readonly hosts: number;
   readonly daemons: boolean;
+  /** Managers among the hosts when daemons run (h1..hM); 1 when left out. */
+  readonly managers?: number;
+  /** Extra tsswarmd flags (tests: a faster raft profile). */
+  readonly daemonArgs?: readonly string[];
 }
 
 /** Checks that the lab can run here at all: root, and the `ip` tool. */
@@ -44,12 +49,11 @@ export function requireRoot(): void {
 /** Builds a lab; on any failure removes whatever it made and rethrows. */
 export async function labUp(options: LabUpOptions): Promise<LabRecord> {
   validateLabName(options.name);
-  if (options.daemons) {
-    throw new TsswarmError(
-      ErrorCode.UNSUPPORTED,
-      'lab daemons need tsswarmd, which arrives with the cluster issue; use --no-daemons for now',
-    );
+  const managers = options.managers ?? 1;
+  if (!Number.isInteger(managers) || managers < 1 || managers > options.hosts) {
+    throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `--managers must be between 1 and the number of hosts (${options.hosts})`);
   }
+  if (!options.daemons && options.managers !== undefined) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, '--managers needs daemons (drop --no-daemons)');
   requireRoot();
   await claimLabName(options.name);
   const strays = (await listNetns()).filter((ns) => belongsToLab(ns, options.name));
@@ -66,6 +70,7 @@ export async function labUp(options: LabUpOptions): Promise<LabRecord> {
     record = planLab(options.name, options.hosts, subnetIndex, options.daemons, new Date());
     await saveRecord(record);
     await build(record);
+    if (options.daemons) await formSwarm(record, managers, options.daemonArgs !== undefined ? { extraArgs: options.daemonArgs } : {});
     record = { ...record, state: 'up' };
     await saveRecord(record);
     return record;
@@ -196,5 +201,6 @@ export async function labExec(name: string, host: string, command: readonly stri
   requireRoot();
   const record = await loadRecord(name);
   const target = findHost(record, host);
-  return runAttached('ip', ['netns', 'exec', target.netns, ...command]);
+  // Inside a host, `tsswarm` talks to that host's daemon.
+  return runAttached('ip', ['netns', 'exec', target.netns, ...command], { TSSWARM_HOST: `unix://${hostSocket(target)}` });
 }

@@ -106,6 +106,23 @@ export class CertificateAuthority {
     return token;
   }
 
+  /**
+   * Takes the tokens the cluster object holds now (another manager may have rotated them): a token
+   * that changed is retired, so using it gets the "rotated" error. PERMISSION-free: CORRUPT when a
+   * token pins another CA.
+   */
+  adoptJoinTokens(tokens: JoinTokens): void {
+    for (const role of ['worker', 'manager'] as const) {
+      if (tokens[role] === this.tokens[role]) continue;
+      if (parseJoinToken(tokens[role]).caDigestHex !== this.root.digestHex) {
+        throw new TsswarmError(ErrorCode.CORRUPT, `the stored ${role} join token pins a different root CA`);
+      }
+      this.retired.push(tokenFingerprint(this.tokens[role]));
+      if (this.retired.length > maxRetiredTokens) this.retired.shift();
+      this.tokens[role] = tokens[role];
+    }
+  }
+
   /** Lifetime of the certificates issued from now on. */
   certExpiryMs(): number {
     return this.expiryMs;

@@ -15,7 +15,7 @@ import {
 } from '../../proto/index.js';
 import type { CertificateAuthority, IssuedCertificate } from './authority.js';
 import { peerIdentity } from './authz.js';
-import { nodeRoleOf } from './identity.js';
+import { nodeRoleOf, type CertRole } from './identity.js';
 
 /** Most issued certificates kept for NodeCertificateStatus; the oldest is dropped first. */
 export const maxIssuedCertificatesKept = 10_000;
@@ -33,6 +33,11 @@ export interface IssuedEvent {
 /** Options of caService. */
 export interface CAServiceOptions {
   readonly ca: CertificateAuthority;
+  /**
+   * The role a renewing node should have now (the store's node spec, changed by promote/demote);
+   * the role of its current certificate when left out or undefined.
+   */
+  readonly desiredRole?: (nodeId: string) => CertRole | undefined;
   /** Called for every certificate issued (the daemon writes the node to the store). */
   readonly onIssued?: (event: IssuedEvent) => void;
   readonly log?: Logger;
@@ -75,7 +80,8 @@ export function caService(options: CAServiceOptions): CAServer {
         if (request.token !== '') {
           result = await ca.issueForJoin({ csrPem, token: request.token });
         } else if (peer !== undefined) {
-          result = await ca.renew({ csrPem, peer });
+          const role = options.desiredRole?.(peer.nodeId) ?? peer.role;
+          result = role === peer.role ? await ca.renew({ csrPem, peer }) : await ca.issueFor({ ...peer, role }, csrPem);
         } else {
           throw new TsswarmError(ErrorCode.PERMISSION, 'a join token is needed to join (or a node certificate to renew)');
         }

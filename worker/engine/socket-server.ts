@@ -28,8 +28,8 @@ function socketIsLive(path: string): Promise<boolean> {
   });
 }
 
-/** Binds the Engine service to `path`. */
-export async function serveEngine(engine: Engine, path: string): Promise<SocketServer> {
+/** Binds the Engine service (and whatever `addServices` adds: the swarm services) to `path`. */
+export async function serveEngine(engine: Engine, path: string, addServices?: (server: Server) => void): Promise<SocketServer> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   if (await stat(path).then(() => true, () => false)) {
     if (await socketIsLive(path)) throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `another tsswarmd is already serving ${path}`);
@@ -37,6 +37,7 @@ export async function serveEngine(engine: Engine, path: string): Promise<SocketS
   }
   const server = new Server();
   server.addService(EngineService as never, engineHandlers(engine) as never);
+  addServices?.(server);
   await new Promise<void>((resolve, reject) => {
     server.bindAsync(`unix://${path}`, ServerCredentials.createInsecure(), (err) =>
       err ? reject(new TsswarmError(ErrorCode.EXTERNAL, `cannot listen on ${path}: ${err.message}`)) : resolve(),

@@ -24,8 +24,8 @@ export interface Application {
   apply(index: number, payload: Uint8Array): unknown;
   /** The application's state as of the last applied index. */
   snapshot(): Uint8Array;
-  /** Replaces the state with a snapshot's. */
-  restore(data: Uint8Array): void;
+  /** Replaces the state with a snapshot's, taken at raft index `index`. */
+  restore(data: Uint8Array, index: number): void;
 }
 
 /** Settings of a member. */
@@ -74,7 +74,7 @@ export const defaultSnapshotEveryEntries = 10_000;
 export const defaultCatchUpEntries = 5_000;
 export const defaultRequestTimeoutMs = 10_000;
 /** A peer heard from within this many election timeouts counts as reachable. */
-export const reachableElectionTimeouts = 2;
+export const reachableElectionTimeouts = 1;
 
 /** A member of the group as this member sees it. */
 export interface MemberStatus extends MemberInfo {
@@ -138,7 +138,7 @@ export class RaftNode {
     this.applied = snap.metadata.index;
     this.snapshotIndex = snap.metadata.index;
     this.confState = snap.metadata.confState;
-    if (snap.data.length > 0) this.restoreSnapshot(snap.data);
+    if (snap.data.length > 0) this.restoreSnapshot(snap.data, snap.metadata.index);
     this.raw = new RawNode({
       id: options.id,
       storage,
@@ -229,6 +229,8 @@ export class RaftNode {
     const rd = this.raw.ready();
     if (rd.softState && rd.softState.lead !== this.leader) {
       this.leader = rd.softState.lead;
+      // A new leader counts a peer reachable only once the peer answered it.
+      if (this.leader === this.options.id) this.lastHeardMs.clear();
       this.options.onLeaderChange?.(this.leader);
     }
     // Every message waits for the fsync, the leader's appends too. Sending those while the leader
@@ -244,7 +246,7 @@ export class RaftNode {
     });
     this.transport.send(rd.messages);
     if (rd.snapshot && rd.snapshot.metadata.index > this.applied) {
-      this.restoreSnapshot(rd.snapshot.data);
+      this.restoreSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
       this.applied = rd.snapshot.metadata.index;
       this.snapshotIndex = rd.snapshot.metadata.index;
       this.confState = rd.snapshot.metadata.confState;
@@ -479,7 +481,7 @@ export class RaftNode {
     return encodeSnapshotEnvelope({ members: [...this.members.values()], removed: [...this.removedIds] }, this.options.application.snapshot());
   }
 
-  private restoreSnapshot(data: Uint8Array): void {
+  private restoreSnapshot(data: Uint8Array, index: number): void {
     const { header, app } = decodeSnapshotEnvelope(data);
     for (const m of header.members) this.setMember(m);
     for (const id of header.removed) {
@@ -487,7 +489,7 @@ export class RaftNode {
       this.members.delete(id);
       this.transport.removePeer(id);
     }
-    this.options.application.restore(app);
+    this.options.application.restore(app, index);
   }
 
   private fatal(err: unknown): void {

@@ -1,0 +1,70 @@
+/**
+ * What the control socket serves besides the Engine: the Swarm service (init, join, leave, info of
+ * this node) and the Control service, handed to the local manager (which forwards to the leader)
+ * or refused with docker's words when this node is not a manager.
+ */
+import type { Server, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { ErrorCode, TsswarmError, isTsswarmError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { toServiceError } from '../lib/rpc-errors.js';
+import { ControlService, SwarmService, type ControlServer, type SwarmServer } from '../proto/index.js';
+import type { Manager } from '../manager/manager.js';
+import type { SwarmNode } from './swarm-node.js';
+
+/** Docker's message for a cluster command on a node outside any swarm. */
+export const notInSwarmMessage = 'This node is not a swarm manager. Use "tsswarm swarm init" or "tsswarm swarm join" to connect this node to swarm and try again.';
+/** Docker's message for a cluster command on a worker. */
+export const workerNodeMessage =
+  "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
+
+/** Defaults for `swarm init|join` given to tsswarmd itself. */
+export interface SwarmDefaults {
+  readonly listenAddr?: string;
+  readonly advertiseAddr?: string;
+}
+
+/** Adds the Swarm and Control services over `node` to the control-socket server. */
+export function addSwarmServices(server: Server, node: SwarmNode, defaults: SwarmDefaults, log: Logger): void {
+  const answer = <T>(callback: sendUnaryData<T>, work: () => Promise<T> | T): void => {
+    Promise.resolve()
+      .then(work)
+      .then(
+        (value) => callback(null, value),
+        (err: unknown) => {
+          if (!isTsswarmError(err)) log.error({ err }, 'swarm request failed unexpectedly');
+          callback(toServiceError(err));
+        },
+      );
+  };
+  const swarm: SwarmServer = {
+    init: (call, callback) =>
+      answer(callback, () =>
+        node.init({ ...call.request, listenAddr: call.request.listenAddr || defaults.listenAddr || '', advertiseAddr: call.request.advertiseAddr || defaults.advertiseAddr || '' }),
+      ),
+    join: (call, callback) =>
+      answer(callback, () =>
+        node.join({ ...call.request, listenAddr: call.request.listenAddr || defaults.listenAddr || '', advertiseAddr: call.request.advertiseAddr || defaults.advertiseAddr || '' }),
+      ),
+    leave: (call, callback) => answer(callback, async () => (await node.leave(call.request.force), {})),
+    info: (_call, callback) => answer(callback, () => node.info()),
+  };
+  server.addService(SwarmService, swarm);
+
+  // The manager changes with init, join, leave, promote and demote: look it up per call.
+  const handlersOf = new WeakMap<Manager, ControlServer>();
+  const control: Record<string, unknown> = {};
+  for (const name of Object.keys(ControlService)) {
+    control[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void => {
+      const manager = node.manager;
+      if (manager === undefined) {
+        const message = node.info().nodeId === '' ? notInSwarmMessage : workerNodeMessage;
+        callback(toServiceError(new TsswarmError(ErrorCode.NOT_IN_SWARM, message)));
+        return;
+      }
+      let handlers = handlersOf.get(manager);
+      if (handlers === undefined) handlersOf.set(manager, (handlers = manager.controlService()));
+      (handlers[name as keyof ControlServer] as (c: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void)(call, callback);
+    };
+  }
+  server.addService(ControlService, control as unknown as ControlServer);
+}

@@ -1,0 +1,200 @@
+/**
+ * The cluster acceptance on a 5-host lab with 3 managers, through the CLI on each host's control
+ * socket: node ls everywhere, leader failover after kill -9 and the killed manager's return, role,
+ * availability and label changes seen by every manager, quorum loss and --force-new-cluster, join
+ * refusals (wrong and rotated tokens, a dead address), garbage on 2377, and bad node references.
+ */
+import t from 'tap';
+import { connect } from 'node:net';
+import { labDown, labUp, startHostDaemon, stopHostDaemon, hostSocket, hostLogFile, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
+import { tsswarmWith, type CliResult } from '../helpers/cli.js';
+import { readFile } from 'node:fs/promises';
+
+const labName = `cl${process.pid % 100_000}`;
+let record: LabRecord;
+
+t.before(async () => {
+  record = await labUp({ name: labName, hosts: 5, daemons: true, managers: 3 });
+});
+t.teardown(async () => {
+  await labDown(labName).catch(() => undefined);
+});
+
+const host = (name: string): LabHost => record.hosts.find((h) => h.name === name) as LabHost;
+const on = (name: string, ...args: string[]): Promise<CliResult> => tsswarmWith({ env: { TSSWARM_HOST: `unix://${hostSocket(host(name))}` } }, ...args);
+
+interface Row {
+  host: string;
+  status: string;
+  availability: string;
+  manager: string;
+}
+
+async function nodes(via: string): Promise<Row[]> {
+  const r = await on(via, 'node', 'ls', '--format', '{{.Hostname}}|{{.Status}}|{{.Availability}}|{{.ManagerStatus}}');
+  if (r.code !== 0) throw new Error(`node ls on ${via} failed: ${r.stderr}`);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [h, status, availability, manager] = line.split('|');
+      return { host: h ?? '', status: status ?? '', availability: availability ?? '', manager: manager ?? '' };
+    });
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  let last: T | undefined;
+  let lastErr: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      last = await fn();
+      if (ok(last)) return { value: last, ms: Date.now() - start };
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(last)} ${String(lastErr ?? '')}`);
+}
+
+const leaderOf = (rows: Row[]): string | undefined => rows.find((r) => r.manager === 'Leader')?.host;
+
+t.test('node ls on every manager: 5 Ready nodes, exactly one Leader', async (t) => {
+  for (const m of ['h1', 'h2', 'h3']) {
+    const { value } = await eventually(`5 ready nodes on ${m}`, () => nodes(m), (rows) => rows.length === 5 && rows.every((r) => r.status === 'Ready'), 20_000);
+    t.equal(value.filter((r) => r.manager === 'Leader').length, 1, `${m}: one leader`);
+    t.same(value.filter((r) => r.manager !== '').map((r) => r.host).sort(), ['h1', 'h2', 'h3'], `${m}: h1..h3 are managers`);
+  }
+  const worker = await on('h4', 'node', 'ls');
+  t.not(worker.code, 0, 'a worker refuses node ls');
+  t.match(worker.stderr, /not a swarm manager/i);
+  const table = await on('h1', 'node', 'ls');
+  t.match(table.stdout, /^ID\s+HOSTNAME\s+STATUS\s+AVAILABILITY\s+MANAGER STATUS\s+ENGINE VERSION/m, 'docker-like table');
+  t.match(table.stdout, /\s\*\s+h1\s/, 'the node the CLI talks to is marked with *');
+});
+
+t.test('a faster heartbeat for the rest of the run', async (t) => {
+  const r = await on('h2', 'swarm', 'update', '--dispatcher-heartbeat', '1s');
+  t.equal(r.code, 0, r.stderr);
+  const inspect = await on('h3', 'swarm', 'inspect', '--format', 'json');
+  t.match(inspect.stdout, /"heartbeatPeriod"|"HeartbeatPeriod"/, 'visible on another manager');
+  t.notMatch(inspect.stdout, /BEGIN EC PRIVATE KEY|BEGIN PRIVATE KEY/, 'the CA key is never shown');
+});
+
+t.test('kill -9 the leader: another leads within 3 s; the killed one goes Down, then rejoins with all state', async (t) => {
+  const before = await nodes('h1');
+  const leader = leaderOf(before) as string;
+  const survivors = ['h1', 'h2', 'h3'].filter((h) => h !== leader);
+  await stopHostDaemon(host(leader), true);
+  const { value, ms } = await eventually('a new leader', () => nodes(survivors[0] as string), (rows) => leaderOf(rows) !== undefined && leaderOf(rows) !== leader, 10_000);
+  t.ok(ms <= 3_000, `new leader ${leaderOf(value)} answers after ${ms} ms (limit 3000)`);
+  const unreachable = value.find((r) => r.host === leader);
+  t.equal(unreachable?.manager, 'Unreachable', 'the killed manager shows Unreachable');
+  await eventually('killed node Down', () => nodes(survivors[1] as string), (rows) => rows.find((r) => r.host === leader)?.status === 'Down', 15_000);
+  t.pass('and then Down');
+
+  const label = await on(survivors[0] as string, 'node', 'update', '--label-add', 'written=while-down', 'h5');
+  t.equal(label.code, 0, label.stderr);
+  await startHostDaemon(host(leader));
+  const back = await eventually(
+    'restarted manager serves the state',
+    () => on(leader, 'node', 'inspect', '--format', '{{json .Spec.Labels}}', 'h5'),
+    (r) => r.code === 0 && r.stdout.includes('while-down'),
+    15_000,
+  );
+  t.ok(back.value.stdout.includes('while-down'), 'the restarted manager has the write made while it was down');
+  const rows = await eventually('back to Ready, as a follower', () => nodes(leader), (rows) => rows.find((r) => r.host === leader)?.status === 'Ready' && rows.find((r) => r.host === leader)?.manager === 'Reachable', 15_000);
+  t.equal(rows.value.filter((r) => r.manager === 'Leader').length, 1, 'still one leader');
+});
+
+t.test('promote, demote, drain, labels: visible on every manager', async (t) => {
+  t.equal((await on('h1', 'node', 'promote', 'h4')).code, 0, 'promote h4');
+  t.equal((await on('h1', 'node', 'update', '--availability', 'drain', 'h5')).code, 0, 'drain h5');
+  t.equal((await on('h2', 'node', 'update', '--label-add', 'zone=b', '--label-add', 'ssd', 'h5')).code, 0, 'labels on h5');
+  t.equal((await on('h3', 'node', 'update', '--label-rm', 'written', 'h5')).code, 0, 'label removed');
+  await eventually('h4 a reachable manager', () => nodes('h1'), (rows) => rows.find((r) => r.host === 'h4')?.manager === 'Reachable', 20_000);
+  const demote = await on('h4', 'node', 'demote', 'h2');
+  t.equal(demote.code, 0, `demote h2 from the new manager h4: ${demote.stderr}`);
+  for (const m of ['h1', 'h3', 'h4']) {
+    const { value } = await eventually(`${m} sees the changes`, () => nodes(m), (rows) => rows.find((r) => r.host === 'h2')?.manager === '' && rows.find((r) => r.host === 'h4')?.manager !== '', 20_000);
+    t.equal(value.find((r) => r.host === 'h5')?.availability, 'Drain', `${m}: h5 drained`);
+    const labels = await on(m, 'node', 'inspect', '--format', '{{json .Spec.Labels}}', 'h5');
+    t.same(JSON.parse(labels.stdout), { zone: 'b', ssd: '' }, `${m}: h5 labels`);
+  }
+  const demotedLs = await eventually('h2 refuses cluster commands once a worker', () => on('h2', 'node', 'ls'), (r) => r.code !== 0, 15_000);
+  t.match(demotedLs.value.stderr, /not a swarm manager/);
+});
+
+t.test('bad input: unknown and ambiguous nodes, bad labels; nothing changes', async (t) => {
+  const unknown = await on('h1', 'node', 'inspect', 'nosuchnode');
+  t.not(unknown.code, 0);
+  t.match(unknown.stderr, /node nosuchnode not found|not found/);
+  t.notMatch(unknown.stderr, /\n\s+at /, 'no stack trace');
+  const badLabel = await on('h1', 'node', 'update', '--label-add', '=v', 'h5');
+  t.not(badLabel.code, 0);
+  t.match(badLabel.stderr, /label/);
+  const badAvailability = await on('h1', 'node', 'update', '--availability', 'sleepy', 'h5');
+  t.not(badAvailability.code, 0);
+  const labels = await on('h1', 'node', 'inspect', '--format', '{{json .Spec.Labels}}', 'h5');
+  t.same(JSON.parse(labels.stdout), { zone: 'b', ssd: '' }, 'labels unchanged');
+});
+
+t.test('joins refused: wrong token, rotated token, dead address; garbage on 2377', async (t) => {
+  // h2 is a worker now; make it leave so it can try to join again.
+  t.equal((await on('h2', 'swarm', 'leave')).code, 0, 'a worker leaves');
+  const addr = `${host('h1').address}:2377`;
+  const oldToken = (await on('h1', 'swarm', 'join-token', '-q', 'worker')).stdout.trim();
+  t.match(oldToken, /^SWMTKN-1-/);
+  const rotate = await on('h1', 'swarm', 'join-token', '--rotate', '-q', 'worker');
+  t.equal(rotate.code, 0, rotate.stderr);
+  const rotated = await on('h2', 'swarm', 'join', '--token', oldToken, addr);
+  t.not(rotated.code, 0, 'the rotated token is refused at once');
+  t.match(rotated.stderr, /rotated|not valid/);
+  const wrong = await on('h2', 'swarm', 'join', '--token', oldToken.replace(/-[a-z0-9]+$/, '-0123456789abcdefghijklmnopqrstuvwxyz0'), addr);
+  t.not(wrong.code, 0, 'a wrong secret is refused');
+  const dead = Date.now();
+  const deadJoin = await on('h2', 'swarm', 'join', '--token', rotate.stdout.trim(), `${host('h1').address}:2999`);
+  t.not(deadJoin.code, 0, 'joining a dead address fails');
+  t.ok(Date.now() - dead < 20_000, `within a bounded wait (${Date.now() - dead} ms)`);
+  t.notMatch(deadJoin.stderr, /\n\s+at /, 'with a one-line error');
+
+  // Plain TCP garbage on 2377 from another lab host's namespace: refused, the cluster carries on.
+  await new Promise<void>((resolve) => {
+    const s = connect({ host: host('h1').address, port: 2377 });
+    s.on('error', () => resolve());
+    s.on('close', () => resolve());
+    s.on('connect', () => {
+      s.write('GET / HTTP/1.0\r\n\r\n\x00\x01garbage');
+      setTimeout(() => s.destroy(), 500);
+    });
+  }).catch(() => undefined);
+  const ok = await on('h2', 'swarm', 'join', '--token', rotate.stdout.trim(), addr);
+  t.equal(ok.code, 0, `the current token works: ${ok.stderr}`);
+  await eventually('h2 back as a Ready worker', () => nodes('h1'), (rows) => rows.filter((r) => r.host === 'h2').some((r) => r.status === 'Ready'), 15_000);
+  const log = await readFile(hostLogFile(host('h1')), 'utf8');
+  t.match(log, /refused/, 'refusals are logged');
+});
+
+t.test('kill 2 of 3 managers: writes fail with no quorum within 5 s; --force-new-cluster recovers', async (t) => {
+  const rows = await nodes('h1');
+  const managers = rows.filter((r) => r.manager !== '').map((r) => r.host).sort();
+  t.equal(managers.length, 3, `three managers: ${managers.join(' ')}`);
+  const [survivor, ...doomed] = managers as [string, ...string[]];
+  for (const h of doomed) await stopHostDaemon(host(h), true);
+  const started = Date.now();
+  const write = await on(survivor, 'node', 'update', '--label-add', 'after=loss', 'h5');
+  const ms = Date.now() - started;
+  t.not(write.code, 0, 'the write fails');
+  t.match(write.stderr, /quorum|leader/i, `with a clear message: ${write.stderr.trim()}`);
+  t.ok(ms <= 5_000, `within 5 s (${ms} ms)`);
+
+  const force = await on(survivor, 'swarm', 'init', '--force-new-cluster');
+  t.equal(force.code, 0, force.stderr);
+  const { value } = await eventually('the survivor leads', () => nodes(survivor), (rows) => leaderOf(rows) === survivor, 15_000);
+  t.same([...new Set(value.map((r) => r.host))].sort(), ['h1', 'h2', 'h3', 'h4', 'h5'], 'all nodes are still known');
+  const again = await on(survivor, 'node', 'update', '--label-add', 'after=recovery', 'h5');
+  t.equal(again.code, 0, `writes work again: ${again.stderr}`);
+  const labels = await on(survivor, 'node', 'inspect', '--format', '{{json .Spec.Labels}}', 'h5');
+  t.same(JSON.parse(labels.stdout), { zone: 'b', ssd: '', after: 'recovery' }, 'with the state from before');
+});
