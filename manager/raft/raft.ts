@@ -98,6 +98,12 @@ export class Raft {
   readonly tracker: ProgressTracker;
   /** Messages to send, drained by RawNode.ready(). */
   msgs: Message[] = [];
+  /**
+   * Messages to this node itself that may take effect only once the Ready that produced them is
+   * persisted: RawNode takes them with that Ready and steps them back in advance(). (Today: a
+   * candidate's vote for itself.)
+   */
+  msgsAfterAppend: Message[] = [];
   /** Reads that may be served, drained by RawNode.ready(). */
   readStates: ReadState[] = [];
   /** The member leadership is being transferred to, or NONE. */
@@ -296,9 +302,21 @@ export class Raft {
       voteType = 'vote';
       term = this.term;
     }
-    if (this.tracker.recordVote(this.id, true) === 'won') {
-      this.onElectionWon();
-      return;
+    if (kind === 'preElection') {
+      // A pre-vote binds nothing durable: our own counts at once.
+      if (this.tracker.recordVote(this.id, true) === 'won') {
+        this.onElectionWon();
+        return;
+      }
+    } else {
+      // Our vote for ourselves counts only once our new term and vote are on disk, as
+      // etcd-io/raft does: it comes back as a response from ourselves in advance(). A sole voter
+      // otherwise led in memory before the Ready holding its term was written; crashing before the
+      // fsync, it lost that term and its vote, and on restart rightly voted for another candidate
+      // in the same term: two leaders of one term, the first known only to itself and its
+      // application (the simulator found this: seed 429957). Votes from others come later anyway:
+      // our requests leave only after the persist.
+      this.msgsAfterAppend.push(makeMessage({ type: voteResponseType(voteType), from: this.id, to: this.id, term }));
     }
     for (const id of this.tracker.voterIds()) {
       if (id === this.id) continue;
@@ -441,8 +459,14 @@ export class Raft {
       // A stale leader (e.g. healed from a partition) learns our term from this and steps down;
       // without it, with PreVote/CheckQuorum, it might never hear a higher term.
       this.send({ type: 'appResp', to: m.from });
-    } else if (m.type === 'preVote') {
-      this.send({ type: 'preVoteResp', to: m.from, term: this.term, reject: true });
+    } else if (m.type === 'preVote' || m.type === 'vote') {
+      // Reject a stale request in our term (Raft §5.1), so the candidate learns our term and its
+      // next campaign can reach us. etcd-io/raft ignores a stale `vote`; but when we run an older
+      // membership than the candidate's (we have not applied its addition), we never send it a
+      // message, so without this reply it would only learn our term by outrunning our own doomed
+      // campaigns, and a cluster whose only electable node needs our vote stays leaderless (the
+      // simulator found this with PreVote off: seed 463746).
+      this.send({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true });
     }
   }
 

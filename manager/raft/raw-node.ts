@@ -7,6 +7,8 @@
  *      applyConfChange for membership entries) and serve `readStates` once applied;
  *   4. call advance().
  * Nothing may be sent before it is persisted: a vote or an acknowledgement must survive a crash.
+ * Likewise a candidate counts its own vote only in advance(), so a node leads only in a term that
+ * is on disk (a sole voter becomes leader in the advance() after the Ready holding its vote).
  */
 import { assert } from '../../lib/assert.js';
 import { invalidArgument } from '../../lib/errors.js';
@@ -88,6 +90,8 @@ export class RawNode {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private outstanding: Ready | undefined;
+  /** Messages to this node taken with the outstanding Ready, stepped in advance() (see Raft.msgsAfterAppend). */
+  private stepsOnAdvance: Message[] = [];
 
   constructor(config: RawNodeConfig) {
     this.raft = new Raft({ ...defaultRaftLimits, ...config });
@@ -166,7 +170,7 @@ export class RawNode {
     if (!softStateEqual(r.softState(), this.prevSoft)) return true;
     if (!hardStateEqual(r.hardState(), this.prevHard)) return true;
     if (r.log.unstable.snapshot !== undefined) return true;
-    if (r.msgs.length > 0 || r.readStates.length > 0) return true;
+    if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0 || r.readStates.length > 0) return true;
     if (r.log.unstable.entries.length > 0) return true;
     return r.log.hasNextCommittedEntries();
   }
@@ -189,6 +193,8 @@ export class RawNode {
     };
     r.msgs = [];
     r.readStates = [];
+    this.stepsOnAdvance = r.msgsAfterAppend;
+    r.msgsAfterAppend = [];
     this.prevSoft = soft;
     this.prevHard = hard;
     this.outstanding = rd;
@@ -209,6 +215,10 @@ export class RawNode {
     if (lastApplied !== undefined) log.appliedTo(lastApplied.index);
     const lastPersisted = rd.entries[rd.entries.length - 1];
     if (lastPersisted !== undefined) log.stableTo(lastPersisted.index, lastPersisted.term);
+    // The Ready is persisted: what waited for that may take effect now (a candidate's own vote).
+    const steps = this.stepsOnAdvance;
+    this.stepsOnAdvance = [];
+    for (const m of steps) this.raft.step(m);
   }
 
   /** A summary of this node's state. */

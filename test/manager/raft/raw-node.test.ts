@@ -34,6 +34,31 @@ t.test('a single voter elects itself and commits alone', async (t) => {
   t.equal(storage.initialState().hardState.commit, 3, 'the commit index was persisted');
 });
 
+t.test('a sole voter leads only once its new term and vote are persisted', async (t) => {
+  const { node, storage } = singleNode();
+  node.campaign();
+  t.equal(node.status().state, 'candidate', 'its own vote does not count yet');
+  const rd = node.ready();
+  t.same(rd.hardState, { term: 2, vote: 1, commit: 1 }, 'the Ready holds the term and the vote to persist');
+  t.equal(node.status().state, 'candidate', 'nor once the Ready is taken');
+
+  // A crash before the write lands: the term and the vote are gone. The restarted node may vote
+  // for another candidate in term 2; that is safe only because it never led term 2. (Seed 429957
+  // of the simulator: it led term 2 in memory, and then a removed node that still counted it as a
+  // voter won term 2 with its vote.)
+  const restarted = new RawNode({ id: 1, storage, rng: seededRng(1) });
+  t.equal(restarted.status().term, 1, 'the restarted node is back in term 1');
+  restarted.step(makeMessage({ type: 'vote', from: 2, to: 1, term: 2, index: 1, logTerm: 1 }));
+  const answer = restarted.ready().messages.find((m) => m.type === 'voteResp');
+  t.equal(answer?.reject, false, 'and grants its vote in term 2 to another candidate');
+
+  // Without the crash: persisted, then advance() counts the vote and the node leads term 2.
+  if (rd.hardState !== undefined) storage.setHardState(rd.hardState);
+  node.advance();
+  t.equal(node.status().state, 'leader', 'leader once the Ready is persisted');
+  t.equal(node.status().term, 2);
+});
+
 t.test('typed errors for bad input', async (t) => {
   const { node, storage } = singleNode(64);
   t.throws(() => node.propose(new Uint8Array(65)), { name: 'TsswarmError', reason: 'entryTooLarge' });

@@ -681,7 +681,10 @@ export class SimCluster {
 
   /**
    * Election safety and leader completeness for every node that leads right now, and no
-   * acknowledged write missing from the newest leader's log.
+   * acknowledged write missing from the newest leader's log. A node counts as leader as soon as
+   * its memory says so: the core makes a node leader only once its term and vote are durable (a
+   * candidate's own vote counts in advance()), so even a leader whose term a crash takes back before
+   * it sends anything is a second leader of that term (seed 429957 found a sole voter doing that).
    */
   private checkLeaders(): void {
     for (const n of this.nodes.values()) {
