@@ -71,7 +71,7 @@ const program = new Command('tsswarmd')
       log: log.child({ component: 'swarm' }),
     });
     const defaults = { ...(flags.listenAddr !== undefined ? { listenAddr: flags.listenAddr } : {}), ...(flags.advertiseAddr !== undefined ? { advertiseAddr: flags.advertiseAddr } : {}) };
-    const server = await serveEngine(engine, socket, (s) => addSwarmServices(s, swarm, defaults, log));
+    const server = await serveEngine(engine, socket, (s) => addSwarmServices(s, swarm, defaults, images, log));
     log.info({ socket, dataDir: flags.dataDir, version, swarm: swarm.info().nodeId || 'inactive' }, 'tsswarmd ready');
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

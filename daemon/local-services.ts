@@ -4,7 +4,7 @@
  * or refused with docker's words when this node is not a manager.
  */
 import type { Server, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { ErrorCode, TsswarmError, isTsswarmError } from '../lib/errors.js';
+import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { toServiceError } from '../lib/rpc-errors.js';
 import { ControlService, SwarmService, type ControlServer, type SwarmServer } from '../proto/index.js';
@@ -17,6 +17,11 @@ export const notInSwarmMessage = 'This node is not a swarm manager. Use "tsswarm
 export const workerNodeMessage =
   "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
 
+/** What resolves image digests (the daemon's ImageService). */
+export interface ImageDigests {
+  resolveDigest(name: string): Promise<string>;
+}
+
 /** Defaults for `swarm init|join` given to tsswarmd itself. */
 export interface SwarmDefaults {
   readonly listenAddr?: string;
@@ -24,7 +29,7 @@ export interface SwarmDefaults {
 }
 
 /** Adds the Swarm and Control services over `node` to the control-socket server. */
-export function addSwarmServices(server: Server, node: SwarmNode, defaults: SwarmDefaults, log: Logger): void {
+export function addSwarmServices(server: Server, node: SwarmNode, defaults: SwarmDefaults, images: ImageDigests, log: Logger): void {
   const answer = <T>(callback: sendUnaryData<T>, work: () => Promise<T> | T): void => {
     Promise.resolve()
       .then(work)
@@ -47,6 +52,19 @@ export function addSwarmServices(server: Server, node: SwarmNode, defaults: Swar
       ),
     leave: (call, callback) => answer(callback, async () => (await node.leave(call.request.force), {})),
     info: (_call, callback) => answer(callback, () => node.info()),
+    resolveImage: (call, callback) =>
+      answer(callback, async () => {
+        const image = call.request.image;
+        try {
+          return { image: await images.resolveDigest(image), warning: '' };
+        } catch (err) {
+          if (isTsswarmError(err, ErrorCode.INVALID_ARGUMENT)) throw err;
+          return {
+            image,
+            warning: `image ${image} could not be accessed on a registry to record its digest (${errorMessage(err)}). Each node will access ${image} independently, possibly leading to different nodes running different versions of the image.`,
+          };
+        }
+      }),
   };
   server.addService(SwarmService, swarm);
 

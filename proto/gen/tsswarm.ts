@@ -240,7 +240,9 @@ export const schema = $loadSchema({
         SwarmInfoRequest: {"fields":{}},
         RemoteManager: {"fields":{"nodeId":{"type":"string","id":1},"addr":{"type":"string","id":2}}},
         SwarmInfo: {"fields":{"state":{"type":"LocalNodeState","id":1},"nodeId":{"type":"string","id":2},"nodeAddr":{"type":"string","id":3},"clusterId":{"type":"string","id":4},"controlAvailable":{"type":"bool","id":5},"remoteManagers":{"rule":"repeated","type":"RemoteManager","id":6},"error":{"type":"string","id":7},"nodes":{"type":"uint32","id":8},"managers":{"type":"uint32","id":9}}},
-        Swarm: {"methods":{"Init":{"requestType":"SwarmInitRequest","responseType":"SwarmInitResponse"},"Join":{"requestType":"SwarmJoinRequest","responseType":"SwarmJoinResponse"},"Leave":{"requestType":"SwarmLeaveRequest","responseType":"SwarmLeaveResponse"},"Info":{"requestType":"SwarmInfoRequest","responseType":"SwarmInfo"}}},
+        ResolveImageRequest: {"fields":{"image":{"type":"string","id":1}}},
+        ResolveImageResponse: {"fields":{"image":{"type":"string","id":1},"warning":{"type":"string","id":2}}},
+        Swarm: {"methods":{"ResolveImage":{"requestType":"ResolveImageRequest","responseType":"ResolveImageResponse"},"Init":{"requestType":"SwarmInitRequest","responseType":"SwarmInitResponse"},"Join":{"requestType":"SwarmJoinRequest","responseType":"SwarmJoinResponse"},"Leave":{"requestType":"SwarmLeaveRequest","responseType":"SwarmLeaveResponse"},"Info":{"requestType":"SwarmInfoRequest","responseType":"SwarmInfo"}}},
       },
     },
   },
@@ -2433,6 +2435,24 @@ export interface SwarmInfo {
 /** Encodes, decodes and creates {@link SwarmInfo} messages (tsswarm.SwarmInfo). */
 export const SwarmInfo: $MessageCodec<SwarmInfo> = $messageCodec(schema, 'tsswarm.SwarmInfo');
 
+/** Pins an image reference to the digest its registry serves now (as `docker service create` does). */
+export interface ResolveImageRequest {
+  image: string;
+}
+/** Encodes, decodes and creates {@link ResolveImageRequest} messages (tsswarm.ResolveImageRequest). */
+export const ResolveImageRequest: $MessageCodec<ResolveImageRequest> = $messageCodec(schema, 'tsswarm.ResolveImageRequest');
+
+/**
+ * The reference to put in a service spec: NAME:TAG@DIGEST when the registry answered, else the
+ * reference as given with a warning saying why.
+ */
+export interface ResolveImageResponse {
+  image: string;
+  warning: string;
+}
+/** Encodes, decodes and creates {@link ResolveImageResponse} messages (tsswarm.ResolveImageResponse). */
+export const ResolveImageResponse: $MessageCodec<ResolveImageResponse> = $messageCodec(schema, 'tsswarm.ResolveImageResponse');
+
 // ---- services ---------------------------------------------------------------------------------------
 // The gRPC services of every file above, in file order.
 
@@ -2592,6 +2612,7 @@ export type RaftServer = {
  * The gRPC definition: pass it to Server.addService or makeGenericClientConstructor.
  */
 export const SwarmService = {
+  resolveImage: $grpcMethod('tsswarm.Swarm', 'ResolveImage', ResolveImageRequest, ResolveImageResponse, false, false),
   init: $grpcMethod('tsswarm.Swarm', 'Init', SwarmInitRequest, SwarmInitResponse, false, false),
   join: $grpcMethod('tsswarm.Swarm', 'Join', SwarmJoinRequest, SwarmJoinResponse, false, false),
   leave: $grpcMethod('tsswarm.Swarm', 'Leave', SwarmLeaveRequest, SwarmLeaveResponse, false, false),
@@ -2599,6 +2620,7 @@ export const SwarmService = {
 };
 /** A server implementation of the Swarm service: one grpc-js handler per rpc. */
 export type SwarmServer = {
+  resolveImage: $handleUnaryCall<ResolveImageRequest, ResolveImageResponse>;
   init: $handleUnaryCall<SwarmInitRequest, SwarmInitResponse>;
   join: $handleUnaryCall<SwarmJoinRequest, SwarmJoinResponse>;
   leave: $handleUnaryCall<SwarmLeaveRequest, SwarmLeaveResponse>;

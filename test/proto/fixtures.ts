@@ -629,6 +629,8 @@ fixture(p.SwarmJoinResponse, { nodeId: 'n2', clusterId: 'c1', role: p.NodeRole.M
 fixture(p.SwarmLeaveRequest, { force: true });
 fixture(p.SwarmLeaveResponse, {});
 fixture(p.SwarmInfoRequest, {});
+fixture(p.ResolveImageRequest, { image: 'busybox:1.36' });
+fixture(p.ResolveImageResponse, { image: 'busybox:1.36@sha256:' + 'a'.repeat(64), warning: 'registry unreachable' });
 const remoteManager = fixture(p.RemoteManager, { nodeId: 'n1', addr: '198.18.0.1:2377' });
 fixture(p.SwarmInfo, {
   state: p.LocalNodeState.ERROR,

@@ -7,6 +7,7 @@
  * new index atomically. When the work fails, what it copied in is garbage-collected against the
  * old index, so a refused or failed request leaves the store as it was.
  */
+import { createHash } from 'node:crypto';
 import { ErrorCode, TsswarmError, invalidArgument } from '../../lib/errors.js';
 import { loadArchive } from './archive-load.js';
 import { saveArchive, type SaveItem } from './archive-save.js';
@@ -73,6 +74,9 @@ export interface ProgressOptions {
 }
 
 /** Image operations on one data dir. */
+/** How long resolveDigest waits for a registry. */
+export const resolveDigestTimeoutMs = 5_000;
+
 export class ImageService {
   readonly store: ImageStore;
   private readonly insecure: ReadonlySet<string>;
@@ -109,6 +113,27 @@ export class ImageService {
       ...(credentials ? { credentials } : {}),
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
+  }
+
+  /**
+   * The digest the registry serves for `name` now, as `NAME:TAG@sha256:...` (a reference that
+   * already names a digest is returned as it is). Fails with the registry's error or TIMEOUT.
+   */
+  async resolveDigest(name: string, timeoutMs = resolveDigestTimeoutMs): Promise<string> {
+    const ref = parseReference(name);
+    if (ref.digest !== undefined) return name;
+    const client = await this.client(ref.domain);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TsswarmError(ErrorCode.TIMEOUT, `registry ${ref.domain} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const manifest = await Promise.race([client.getManifest(ref.path, ref.tag ?? 'latest'), timeout]);
+      const digest = `sha256:${createHash('sha256').update(manifest.bytes).digest('hex')}`;
+      return `${name}@${digest}`;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Pulls `name` (tag or digest) from its registry; tags it locally when it named a tag. */
