@@ -7,7 +7,9 @@
 import t from 'tap';
 import { connect } from 'node:net';
 import { labDown, labUp, startHostDaemon, stopHostDaemon, hostSocket, hostLogFile, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
-import { tsswarmWith, type CliResult } from '../helpers/cli.js';
+import { repoRoot, tsswarmWith, type CliResult } from '../helpers/cli.js';
+import { join } from 'node:path';
+import { runCommand } from '../../lib/run-command.js';
 import { readFile } from 'node:fs/promises';
 
 const labName = `cl${process.pid % 100_000}`;
@@ -169,6 +171,15 @@ t.test('joins refused: wrong token, rotated token, dead address; garbage on 2377
       setTimeout(() => s.destroy(), 500);
     });
   }).catch(() => undefined);
+  // A worker certificate calling a manager-only RPC, and a certificate from another CA: refused.
+  const certDir = join(host('h5').dataDir, 'swarm', 'certificates');
+  const peerCall = async (mode: string): Promise<string> => {
+    const r = await runCommand('ip', ['netns', 'exec', host('h5').netns, process.execPath, join(repoRoot, 'dist', 'test', 'integration', 'peer-call.js'), addr, mode, certDir]);
+    return r.stdout.trim();
+  };
+  t.match(await peerCall('worker-cert'), /^refused 7: .*for managers only/, 'a worker certificate cannot call the Control API');
+  t.match(await peerCall('foreign-ca'), /^refused 7: /, 'a certificate from another CA is treated as no certificate');
+
   const ok = await on('h2', 'swarm', 'join', '--token', rotate.stdout.trim(), addr);
   t.equal(ok.code, 0, `the current token works: ${ok.stderr}`);
   await eventually('h2 back as a Ready worker', () => nodes('h1'), (rows) => rows.filter((r) => r.host === 'h2').some((r) => r.status === 'Ready'), 15_000);
