@@ -49,6 +49,8 @@ import { RejectingTaskWorker } from './rejecting-task-worker.js';
 
 /** Longest wait for a new single-member raft group to elect itself at init. */
 export const initLeaderWaitMs = 10_000;
+/** Longest wait for a joining manager to be promoted from learner to voter. */
+export const joinVoterWaitMs = 30_000;
 /** Default overlay address pool and subnet size (docker's). */
 export const defaultAddressPool = '10.0.0.0/8';
 export const defaultSubnetSize = 24;
@@ -231,6 +233,9 @@ export class SwarmNode {
           this.state = { ...state, role: 'manager', raftId: response.raftId };
           await saveNodeState(this.options.dataDir, this.state);
           await this.startManager(true, false, members, nodeIds);
+          // Return once this member votes, so that the managers the user counts are all voters.
+          const manager = this.managerRole as Manager;
+          await waitFor(() => manager.raft.membership.voters.includes(response.raftId), joinVoterWaitMs, 'this manager was not promoted from learner to voter');
           return;
         } catch (err) {
           lastError = err;

@@ -281,9 +281,11 @@ export class Agent {
   private openSession(run: SessionRun): void {
     const { clock } = this.options;
     const stream = run.track(run.client.session(this.options.description));
-    run.timer(clock, sessionOpenTimeoutMs, () =>
-      run.fail(new TsswarmError(ErrorCode.TIMEOUT, `manager at ${run.address} did not open a session within ${sessionOpenTimeoutMs} ms`)),
-    );
+    run.timer(clock, sessionOpenTimeoutMs, () => {
+      // Only a session that never opened times out; an open one lives as long as its heartbeats.
+      if (run.established) return;
+      run.fail(new TsswarmError(ErrorCode.TIMEOUT, `manager at ${run.address} did not open a session within ${sessionOpenTimeoutMs} ms`));
+    });
     stream.on('data', (message: SessionMessage) => {
       if (run.isEnded) return;
       if (message.managers.length > 0) this.latestManagers = message.managers;

@@ -96,7 +96,7 @@ const idBytes = 8;
 export class RaftNode {
   private readonly raw: RawNode;
   readonly transport: Transport;
-  private readonly proposals = new Map<number, Waiter>();
+  private readonly proposals = new Map<string, Waiter>();
   private readonly reads = new Map<string, Waiter>();
   private readonly confChanges = new Map<string, Waiter>();
   private readonly members = new Map<NodeId, MemberInfo>();
@@ -154,6 +154,7 @@ export class RaftNode {
   /** Opens the member's storage (bootstrapping the membership on first start) and starts ticking. */
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
     assert(options.members.has(options.id), 'a member must be one of the members');
+    assert(Number.isInteger(options.id) && options.id > 0 && options.id < 2 ** 32, 'raft IDs are u32 (they travel in proposal headers)');
     const storage = await DiskStorage.open(options.dir, options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {});
     const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
     if (fresh && !options.join) {
@@ -272,7 +273,7 @@ export class RaftNode {
     }
     if (entry.data.length < idBytes) return;
     const view = new DataView(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength);
-    const id = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+    const id = proposalKey(view.getUint32(4, true), view.getUint32(0, true));
     let result: unknown;
     let error: Error | undefined;
     try {
@@ -307,14 +308,14 @@ export class RaftNode {
     this.snapshotIndex = this.applied;
   }
 
-  private waiter(map: Map<number, Waiter> | Map<string, Waiter>, key: number | string, what: string, timeoutOverrideMs?: number): Promise<unknown> {
+  private waiter(map: Map<string, Waiter>, key: string, what: string, timeoutOverrideMs?: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const timeoutMs = timeoutOverrideMs ?? this.options.requestTimeoutMs ?? defaultRequestTimeoutMs;
       const timer = setTimeout(() => {
-        (map as Map<number | string, Waiter>).delete(key);
+        map.delete(key);
         reject(new TsswarmError(ErrorCode.NO_QUORUM, `no quorum: the ${what} did not complete within ${timeoutMs} ms (no leader, too few managers reachable, or lost with a leader change)`));
       }, timeoutMs);
-      (map as Map<number | string, Waiter>).set(key, { resolve, reject, timer });
+      map.set(key, { resolve, reject, timer });
     });
   }
 
@@ -322,11 +323,14 @@ export class RaftNode {
   propose(payload: Uint8Array): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopped) return Promise.reject(new TsswarmError(ErrorCode.CLOSED, 'raft node stopped'));
-    const id = this.options.id * 2 ** 32 + (this.nextId++ % 2 ** 32);
+    // The entry carries (member, counter) as two u32s; raft IDs go up to 2^32, so the pair does
+    // not fit a double exactly and the waiter key is a string.
+    const counter = this.nextId++ % 2 ** 32;
+    const id = proposalKey(this.options.id, counter);
     const data = new Uint8Array(idBytes + payload.length);
     const view = new DataView(data.buffer);
-    view.setUint32(0, id % 2 ** 32, true);
-    view.setUint32(4, Math.floor(id / 2 ** 32), true);
+    view.setUint32(0, counter, true);
+    view.setUint32(4, this.options.id, true);
     data.set(payload, idBytes);
     const done = this.waiter(this.proposals, id, 'proposal');
     try {
@@ -516,6 +520,11 @@ export class RaftNode {
     while (this.processing) await new Promise((r) => setTimeout(r, 5));
     await this.storage.close();
   }
+}
+
+/** The waiter key of a proposal: the proposing member and its counter. */
+function proposalKey(member: number, counter: number): string {
+  return `${member}:${counter}`;
 }
 
 /** What a conf change entry's context carries. */

@@ -145,3 +145,14 @@ t.test('force new cluster refuses an empty data dir', async (t) => {
   );
   t.ok(isTsswarmError(err, ErrorCode.NOT_FOUND), 'clear error');
 });
+
+t.test('a member with a large raft ID keeps concurrent proposals apart', async (t) => {
+  const base = await tempDir(t, 'raft-big-id');
+  const id = 1_461_875_376;
+  const addr = `127.0.0.1:${await freeLoopbackPort()}`;
+  const m = await startMember(id, addr, new Map([[id, addr]]), join(base, 'm'));
+  t.teardown(() => stopMember(m));
+  t.ok(await until(() => m.node.isLeader), 'leads');
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => put(m, `k${i}=${i}`)));
+  t.equal(new Set(results).size, 50, 'each of 50 concurrent proposals got its own entry index back');
+});
