@@ -67,6 +67,8 @@ const program = new Command('tsswarmd')
       dataDir: flags.dataDir,
       ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
       engineVersion: version,
+      engine,
+      images,
       rng: seededRng(randomInt(2 ** 31)),
       log: log.child({ component: 'swarm' }),
     });

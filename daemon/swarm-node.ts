@@ -40,12 +40,15 @@ import {
   type SwarmInitResponse,
   type SwarmJoinRequest,
   type SwarmJoinResponse,
+  type TaskStatus,
 } from '../proto/index.js';
 import { timestampFromMs } from '../proto/time.js';
 import { Agent, type AgentEvent } from '../worker/agent/index.js';
 import { chooseAdvertiseAddr, normalizeAddr } from './addresses.js';
 import { certificatesDir, loadNodeState, raftDir, removeNodeState, saveNodeState, type NodeState } from './node-state.js';
 import { RejectingTaskWorker } from './rejecting-task-worker.js';
+import { TaskExecutor, type TaskEngine, type TaskImages, type TaskNetworks } from '../worker/tasks/index.js';
+import type { TaskWorker } from '../worker/agent/index.js';
 
 /** Longest wait for a new single-member raft group to elect itself at init. */
 export const initLeaderWaitMs = 10_000;
@@ -69,6 +72,11 @@ export interface SwarmNodeOptions {
   readonly engineVersion: string;
   readonly rng: Rng;
   readonly log: Logger;
+  /** This host's containers and images; without them tasks are rejected (tests of the control plane). */
+  readonly engine?: TaskEngine;
+  readonly images?: TaskImages;
+  /** netd's hook that gives tasks their network namespaces. */
+  readonly networks?: TaskNetworks;
   /** Raft timing (tests and the fast profile). */
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -80,6 +88,8 @@ export class SwarmNode {
   private tls: NodeTlsMaterial | undefined;
   private managerRole: Manager | undefined;
   private agent: Agent | undefined;
+  /** Outlives the roles: promotion and demotion must not disturb running tasks. */
+  private executor: TaskExecutor | undefined;
   private error = '';
   private busy: Promise<unknown> = Promise.resolve();
   private roleChange: Promise<void> | undefined;
@@ -265,6 +275,10 @@ export class SwarmNode {
       const manager = this.managerRole;
       if (manager && manager.raft.memberStatus().filter((m) => m.voter).length > 1) await this.leaveRaft(manager);
       await this.stopRoles();
+      // As docker does, a node that leaves removes its swarm tasks' containers.
+      await this.executor?.removeAll();
+      await this.executor?.close();
+      this.executor = undefined;
       await removeNodeState(this.options.dataDir);
       this.state = undefined;
       this.tls = undefined;
@@ -359,7 +373,7 @@ export class SwarmNode {
     const state = this.requireState();
     const tls = this.requireTls();
     const managers = state.role === 'manager' ? [state.advertiseAddr, ...state.managers.filter((m) => m !== state.advertiseAddr)] : [...state.managers];
-    const worker = new RejectingTaskWorker((taskId, status) => this.agent?.reportStatus(taskId, status));
+    const worker = this.taskWorker();
     const agent = new Agent({
       managers,
       credentials: () => mtlsChannelCredentials(tls, { clusterId: tls.identity.clusterId }),
@@ -372,6 +386,22 @@ export class SwarmNode {
     agent.on((event) => this.agentEvent(event));
     agent.start();
     this.agent = agent;
+    // Reports made while no agent ran (or dropped by the last one's stop) go out again.
+    this.executor?.reportAll();
+  }
+
+  private taskWorker(): TaskWorker {
+    const report = (taskId: string, status: TaskStatus): void => {
+      try {
+        this.agent?.reportStatus(taskId, status);
+      } catch (err) {
+        this.options.log.warn({ task: taskId }, `task status not queued: ${errorMessage(err)}`);
+      }
+    };
+    const { engine, images, networks } = this.options;
+    if (engine === undefined || images === undefined) return new RejectingTaskWorker(report);
+    this.executor ??= new TaskExecutor({ engine, images, report, log: this.options.log.child({ role: 'executor' }), ...(networks ? { networks } : {}) });
+    return this.executor;
   }
 
   private agentEvent(event: AgentEvent): void {
@@ -469,6 +499,7 @@ export class SwarmNode {
     this.closed = true;
     await this.busy;
     await this.stopRoles();
+    await this.executor?.close();
   }
 }
 
