@@ -1,0 +1,61 @@
+/**
+ * The gRPC face of the service, task and network calls: grpc-js unary handlers over a
+ * ServiceControlApi, in the same form as controlHandlers. A TsswarmError travels as its status and
+ * code (lib/rpc-errors); anything else becomes INTERNAL with its message only, never a stack, and is
+ * logged.
+ */
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { isTsswarmError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { toServiceError } from '../../lib/rpc-errors.js';
+import type { ControlServer } from '../../proto/index.js';
+import type { ServiceControlApi } from './service-control-api.js';
+
+/** The Control service methods ServiceControlApi implements. */
+export type ServiceTaskNetworkControlServer = Pick<
+  ControlServer,
+  | 'getService'
+  | 'listServices'
+  | 'createService'
+  | 'updateService'
+  | 'removeService'
+  | 'getTask'
+  | 'listTasks'
+  | 'removeTask'
+  | 'getNetwork'
+  | 'listNetworks'
+  | 'createNetwork'
+  | 'removeNetwork'
+>;
+
+/**
+ * Handlers for the service, task and network methods of the Control service; spread them with
+ * `controlHandlers(...)` into `server.addService(ControlService, {...})`.
+ */
+export function serviceControlHandlers(api: ServiceControlApi, log?: Logger): ServiceTaskNetworkControlServer {
+  const unary =
+    <Req, Res>(method: string, fn: (request: Req) => Promise<Res>) =>
+    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      fn(call.request).then(
+        (response) => callback(null, response),
+        (err: unknown) => {
+          if (!isTsswarmError(err)) log?.error({ err, method }, 'control API call failed unexpectedly');
+          callback(toServiceError(err));
+        },
+      );
+    };
+  return {
+    getService: unary('GetService', (r) => api.getService(r)),
+    listServices: unary('ListServices', (r) => api.listServices(r)),
+    createService: unary('CreateService', (r) => api.createService(r)),
+    updateService: unary('UpdateService', (r) => api.updateService(r)),
+    removeService: unary('RemoveService', (r) => api.removeService(r)),
+    getTask: unary('GetTask', (r) => api.getTask(r)),
+    listTasks: unary('ListTasks', (r) => api.listTasks(r)),
+    removeTask: unary('RemoveTask', (r) => api.removeTask(r)),
+    getNetwork: unary('GetNetwork', (r) => api.getNetwork(r)),
+    listNetworks: unary('ListNetworks', (r) => api.listNetworks(r)),
+    createNetwork: unary('CreateNetwork', (r) => api.createNetwork(r)),
+    removeNetwork: unary('RemoveNetwork', (r) => api.removeNetwork(r)),
+  };
+}
