@@ -1,3 +1,15 @@
-/** The orchestrator: services → tasks (reconcile), restart policy, task history. */
-export { reconcile, type ReconcileInput, type ReconcileOutput } from './reconcile.js';
+/** The orchestrator: services → tasks (reconcile), rolling updates, restart policy, task history, and the leader's loop. */
+export { reconcile, makeTask, specVersionOf, type ReconcileInput, type ReconcileOutput } from './reconcile.js';
 export { restartDecision, isFinished, isWanted, defaultRestartDelayMs } from './restart-policy.js';
+export {
+  orchestrate,
+  isOutdated,
+  idlePacing,
+  defaultUpdateParallelism,
+  updateCompletedMessage,
+  updateInProgressMessage,
+  type OrchestrateInput,
+  type OrchestrateOutput,
+  type UpdatePacing,
+} from './update.js';
+export { Orchestrator, maxServicesPerPass, defaultTaskHistoryLimit, shutdownBeforeAssignedMessage, type OrchestratorOptions } from './orchestrator.js';

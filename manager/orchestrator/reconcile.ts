@@ -52,6 +52,28 @@ function byCreated(a: Task, b: Task): number {
   return (a.meta?.version?.index ?? 0) - (b.meta?.version?.index ?? 0) || a.id.localeCompare(b.id);
 }
 
+/** The version of the service's spec that new tasks are made from: spec_version, else the object's version. */
+export function specVersionOf(service: Service): number {
+  return service.specVersion?.index || service.meta?.version?.index || 0;
+}
+
+/** A new task of `service` in `slot` (global services: slot 0 on `nodeId`), NEW and desired RUNNING. */
+export function makeTask(service: Service, slot: number, nodeId: string, nowMs: number, id: string): Task {
+  const name = service.spec?.annotations?.name ?? service.id;
+  return Task.create({
+    id,
+    serviceId: service.id,
+    slot,
+    nodeId,
+    spec: service.spec?.task ?? {},
+    desiredState: TaskState.RUNNING,
+    status: { state: TaskState.NEW, timestamp: timestampFromMs(nowMs), message: 'created' },
+    annotations: { name: `${name}.${nodeId !== '' && slot === 0 ? nodeId : slot}.${id}`, labels: {} },
+    serviceAnnotations: service.spec?.annotations ?? { name, labels: {} },
+    specVersion: { index: specVersionOf(service) },
+  });
+}
+
 class Plan {
   readonly create: Task[] = [];
   readonly shutdown: Task[] = [];
@@ -62,21 +84,7 @@ class Plan {
 
   newTask(slot: number, nodeId: string): void {
     const { service, nowMs } = this.input;
-    const name = service.spec?.annotations?.name ?? service.id;
-    const id = this.input.newId();
-    this.create.push(
-      Task.create({
-        id,
-        serviceId: service.id,
-        slot,
-        nodeId,
-        spec: service.spec?.task ?? {},
-        desiredState: TaskState.RUNNING,
-        status: { state: TaskState.NEW, timestamp: timestampFromMs(nowMs), message: 'created' },
-        annotations: { name: `${name}.${nodeId !== '' && slot === 0 ? nodeId : slot}.${id}`, labels: {} },
-        serviceAnnotations: service.spec?.annotations ?? { name, labels: {} },
-      }),
-    );
+    this.create.push(makeTask(service, slot, nodeId, nowMs, this.input.newId()));
   }
 
   stop(task: Task): void {
