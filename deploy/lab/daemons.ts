@@ -57,8 +57,10 @@ export async function startHostDaemon(host: LabHost, options: LabDaemonOptions =
   await rm(socket, { force: true });
   const log = openSync(hostLogFile(host), 'a');
   const addr = hostManagerAddr(host);
+  // nsenter enters only the network namespace: `ip netns exec` would also remount /sys, hiding the
+  // cgroup mounts runc needs.
   const args = [
-    'netns', 'exec', host.netns,
+    `--net=/run/netns/${host.netns}`,
     process.execPath, tsswarmdPath,
     '--data-dir', host.dataDir,
     '--run-dir', host.runDir,
@@ -68,7 +70,7 @@ export async function startHostDaemon(host: LabHost, options: LabDaemonOptions =
     '--advertise-addr', addr,
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn('ip', args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, TSSWARM_LOG_LEVEL: process.env['TSSWARM_LOG_LEVEL'] ?? 'info' } });
+  const child = spawn('nsenter', args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, TSSWARM_LOG_LEVEL: process.env['TSSWARM_LOG_LEVEL'] ?? 'info' } });
   closeSync(log);
   child.unref();
   const pid = child.pid;

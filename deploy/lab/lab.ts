@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ErrorCode, TsswarmError, errorMessage } from '../../lib/errors.js';
 import { runAttached } from '../../lib/run-command.js';
-import { removeCgroupTree } from '../../lib/cgroups.js';
+import { killCgroupProcesses, removeCgroupTree } from '../../lib/cgroups.js';
 import { unmountBelow } from '../../lib/mounts.js';
 import { stopNetnsProcesses } from './cleanup.js';
 import { formSwarm, hostSocket } from './daemons.js';
@@ -131,7 +131,8 @@ export async function labDown(name: string): Promise<LabDownReport> {
   if (record) await saveRecord({ ...record, state: 'removing' });
   const existing = await listNetns();
   const namespaces = existing.filter((ns) => belongsToLab(ns, name));
-  const processes = await stopNetnsProcesses(namespaces);
+  // Containers run in namespaces of their own, so they are found by the lab's cgroup tree instead.
+  const processes = (await stopNetnsProcesses(namespaces)) + (await killCgroupProcesses(labCgroupRoot(name)));
   const mounts = await unmountBelow(labDir(name));
   const cgroups = await removeCgroupTree(labCgroupRoot(name));
   await deleteNetns(namespaces);
