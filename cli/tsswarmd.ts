@@ -22,6 +22,7 @@ import { randomInt } from 'node:crypto';
 import { seededRng } from '../lib/rng.js';
 import { SwarmNode } from '../daemon/swarm-node.js';
 import { addSwarmServices } from '../daemon/local-services.js';
+import { hostPlaceOf } from '../netd/index.js';
 import { version } from './version.js';
 
 interface DaemonFlags {
@@ -29,6 +30,7 @@ interface DaemonFlags {
   listenAddr?: string;
   advertiseAddr?: string;
   hostname?: string;
+  netns?: string;
   runDir: string;
   socket?: string;
   cgroupParent: string;
@@ -51,6 +53,7 @@ const program = new Command('tsswarmd')
   .option('--listen-addr <host:port>', 'default manager listen address for swarm init/join (0.0.0.0:2377)')
   .option('--advertise-addr <host[:port]>', 'default address other nodes reach this one at, for swarm init/join')
   .option('--hostname <name>', 'the node name `node ls` shows (default: the host name)')
+  .option('--netns <name>', 'the network namespace this daemon runs in, where netd programs overlays (lab hosts; default: the host itself)')
   .option('--insecure-registry <host:port>', 'plain-HTTP registry on a loopback or lab address (repeatable)', collect)
   .action(async (flags: DaemonFlags) => {
     if (process.getuid?.() !== 0) throw new TsswarmError(ErrorCode.PERMISSION, 'tsswarmd must run as root');
@@ -69,6 +72,7 @@ const program = new Command('tsswarmd')
       engineVersion: version,
       engine,
       images,
+      netdPlace: hostPlaceOf(flags.netns),
       rng: seededRng(randomInt(2 ** 31)),
       log: log.child({ component: 'swarm' }),
     });

@@ -48,6 +48,7 @@ import { chooseAdvertiseAddr, normalizeAddr } from './addresses.js';
 import { certificatesDir, loadNodeState, raftDir, removeNodeState, saveNodeState, type NodeState } from './node-state.js';
 import { RejectingTaskWorker } from './rejecting-task-worker.js';
 import { TaskExecutor, type TaskEngine, type TaskImages, type TaskNetworks } from '../worker/tasks/index.js';
+import { startHostAgent, type HostAgent, type HostPlace } from '../netd/index.js';
 import type { TaskWorker } from '../worker/agent/index.js';
 
 /** Longest wait for a new single-member raft group to elect itself at init. */
@@ -75,8 +76,8 @@ export interface SwarmNodeOptions {
   /** This host's containers and images; without them tasks are rejected (tests of the control plane). */
   readonly engine?: TaskEngine;
   readonly images?: TaskImages;
-  /** netd's hook that gives tasks their network namespaces. */
-  readonly networks?: TaskNetworks;
+  /** Where netd programs this host's network (a lab host's namespace, or the root one); no netd when left out. */
+  readonly netdPlace?: HostPlace;
   /** Raft timing (tests and the fast profile). */
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -90,6 +91,8 @@ export class SwarmNode {
   private agent: Agent | undefined;
   /** Outlives the roles: promotion and demotion must not disturb running tasks. */
   private executor: TaskExecutor | undefined;
+  /** netd, started with the first role (it needs the advertise address); outlives the roles too. */
+  private netd: Promise<HostAgent> | undefined;
   private error = '';
   private busy: Promise<unknown> = Promise.resolve();
   private roleChange: Promise<void> | undefined;
@@ -279,6 +282,7 @@ export class SwarmNode {
       await this.executor?.removeAll();
       await this.executor?.close();
       this.executor = undefined;
+      await this.stopNetd(true);
       await removeNodeState(this.options.dataDir);
       this.state = undefined;
       this.tls = undefined;
@@ -377,6 +381,7 @@ export class SwarmNode {
     const agent = new Agent({
       managers,
       credentials: () => mtlsChannelCredentials(tls, { clusterId: tls.identity.clusterId }),
+      networkView: this.options.netdPlace !== undefined,
       description: this.description(),
       worker,
       clock: new RealClock(),
@@ -398,14 +403,35 @@ export class SwarmNode {
         this.options.log.warn({ task: taskId }, `task status not queued: ${errorMessage(err)}`);
       }
     };
-    const { engine, images, networks } = this.options;
+    const { engine, images } = this.options;
     if (engine === undefined || images === undefined) return new RejectingTaskWorker(report);
+    const networks = this.netdHook();
     this.executor ??= new TaskExecutor({ engine, images, report, log: this.options.log.child({ role: 'executor' }), ...(networks ? { networks } : {}) });
     return this.executor;
   }
 
+  /** netd's task hook: attach waits for netd to be up (it starts in the background). */
+  private netdHook(): TaskNetworks | undefined {
+    const place = this.options.netdPlace;
+    const state = this.state;
+    if (place === undefined || state === undefined) return undefined;
+    this.netd ??= startHostAgent({ advertiseAddr: state.advertiseAddr, place, log: this.options.log.child({ component: 'netd' }) });
+    this.netd.catch((err: unknown) => this.options.log.error(`netd did not start: ${errorMessage(err)}`));
+    const netd = this.netd;
+    return {
+      attach: async (task, networks) => (await netd).attach(task, networks),
+      detach: async (task) => (await netd).detach(task),
+    };
+  }
+
   private agentEvent(event: AgentEvent): void {
-    if (event.type !== 'session' || this.closed) return;
+    if (this.closed) return;
+    if (event.type === 'networkView') {
+      const view = event.message;
+      void this.netd?.then((netd) => netd.setView(view)).catch(() => undefined);
+      return;
+    }
+    if (event.type !== 'session') return;
     const state = this.state;
     if (state === undefined) return;
     const managers = event.message.managers.map((m) => m.addr).filter((a) => a !== '');
@@ -485,6 +511,18 @@ export class SwarmNode {
     await manager?.stop();
   }
 
+  /** Stops netd; `removeAll` also deletes what it made (leaving the swarm). */
+  private async stopNetd(removeAll: boolean): Promise<void> {
+    const netd = this.netd;
+    this.netd = undefined;
+    if (netd === undefined) return;
+    try {
+      await (await netd).stop({ removeAll });
+    } catch (err) {
+      this.options.log.warn(`netd did not stop cleanly: ${errorMessage(err)}`);
+    }
+  }
+
   private description(): NodeDescription {
     return {
       hostname: this.options.hostname ?? osHostname(),
@@ -500,6 +538,7 @@ export class SwarmNode {
     await this.busy;
     await this.stopRoles();
     await this.executor?.close();
+    await this.stopNetd(false);
   }
 }
 

@@ -42,10 +42,11 @@ import {
   type IssuedEvent,
   type NodeTlsMaterial,
 } from './ca/index.js';
-import { ControlApi, controlHandlers, noLeaderMessage, type RaftMembership } from './controlapi/index.js';
+import { ControlApi, ServiceControlApi, controlHandlers, noLeaderMessage, serviceControlHandlers, type RaftMembership } from './controlapi/index.js';
 import { Dispatcher } from './dispatcher/index.js';
 import { RaftNode, type MemberStatus } from './raft/node/raft-node.js';
 import { LeaderClient } from './leader-client.js';
+import { LeaderLoops } from './leader-loops.js';
 import { MemoryStore, RaftProposer, Store, StoreApplication } from './store/index.js';
 
 /** How often the leader looks for learners to promote and demoted managers to remove. */
@@ -84,6 +85,9 @@ export class Manager {
   readonly store: Store;
   readonly dispatcher: Dispatcher;
   readonly control: ControlApi;
+  readonly services: ServiceControlApi;
+  /** Orchestrator, allocator and scheduler: leader only. */
+  readonly loops: LeaderLoops;
   private ca: CertificateAuthority | undefined;
   private caClusterVersion = -1;
   private membershipTimer: NodeJS.Timeout | undefined;
@@ -100,6 +104,8 @@ export class Manager {
   ) {
     this.store = new Store(this.memory, new RaftProposer(raft));
     this.control = new ControlApi({ store: this.store, membership: this.membership() });
+    this.loops = new LeaderLoops({ store: this.store, clock: new RealClock(), log: options.log.child({ component: 'leader-loops' }) });
+    this.services = new ServiceControlApi({ store: this.store, membership: this.membership(), rng: options.rng.fork() });
     this.dispatcher = new Dispatcher({
       store: this.store,
       clock: new RealClock(),
@@ -177,7 +183,8 @@ export class Manager {
   /** Raft membership as the Control API sees it. */
   private membership(): RaftMembership {
     return {
-      members: () => this.raft.memberStatus().map((m) => ({ raftId: m.raftId, nodeId: m.nodeId, addr: m.addr, reachable: m.reachable || m.leader })),
+      // Voters only: a learner still catching up is not yet a manager anyone can count on.
+      members: () => this.raft.memberStatus().filter((m) => m.voter).map((m) => ({ raftId: m.raftId, nodeId: m.nodeId, addr: m.addr, reachable: m.reachable || m.leader })),
       leaderNodeId: () => this.leaderNodeId(),
     };
   }
@@ -189,7 +196,16 @@ export class Manager {
     if (leading && !this.dispatcher.isRunning) {
       this.dispatcher.start();
       this.membershipTimer ??= setInterval(() => void this.reconcileMembership(), membershipCheckIntervalMs);
+      // The loops must see everything committed before this term, or they would redo work: a
+      // ReadIndex round returns once this member applied up to the commit index.
+      this.raft.read().then(
+        () => {
+          if (!this.stopped && this.raft.isLeader) this.loops.start();
+        },
+        (err: unknown) => this.options.log.warn(`leader loops not started: ${errorMessage(err)}`),
+      );
     } else if (!leading) {
+      this.loops.stop();
       if (this.dispatcher.isRunning) this.dispatcher.stop();
       if (this.membershipTimer) clearInterval(this.membershipTimer);
       this.membershipTimer = undefined;
@@ -399,6 +415,11 @@ export class Manager {
         if (refused) callback(refused);
         else inner.heartbeat(call, callback);
       },
+      networkView: (call) => {
+        const refused = refusal();
+        if (refused) call.emit('error', refused);
+        else inner.networkView(call);
+      },
       updateTaskStatus: (call, callback) => {
         const refused = refusal();
         if (refused) callback(refused);
@@ -415,7 +436,8 @@ export class Manager {
    * leader otherwise (as SwarmKit does), so every call sees the leader's state.
    */
   controlService(): ControlServer {
-    const local = controlHandlers(this.control, this.options.log.child({ component: 'controlapi' })) as Partial<ControlServer>;
+    const log = this.options.log.child({ component: 'controlapi' });
+    const local = { ...controlHandlers(this.control, log), ...serviceControlHandlers(this.services, log) } as Partial<ControlServer>;
     const out: Record<string, unknown> = {};
     for (const [name, method] of Object.entries(ControlService)) {
       const handler = local[name as keyof ControlServer] as ((call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void) | undefined;
@@ -458,6 +480,7 @@ export class Manager {
     if (this.stopped) return;
     this.stopped = true;
     if (this.membershipTimer) clearInterval(this.membershipTimer);
+    this.loops.stop();
     if (this.dispatcher.isRunning) this.dispatcher.stop();
     this.leaderClient.close();
     this.server.forceShutdown();

@@ -22,3 +22,20 @@ export {
 export { DnsType, Rcode, DnsFormatError, parseQuery, encodeResponse, encodeError, encodeQuery, parseResponse, type DnsQuery } from './dns-message.js';
 export { dnsZoneForHost, resolve, type DnsZone, type DnsDecision, type NetworkNames } from './dns-records.js';
 export { DnsServer, parseResolvConf, dnsTtlSeconds, dnsForwardTimeoutMs, maxInflightForwards, type DnsServerOptions } from './dns-server.js';
+export { clusterViewFor, localEndpointId, type HostSide, type HostClusterView, type LocalAttachment, type LocalAttachmentEndpoint } from './cluster-view.js';
+export {
+  HostAgent,
+  startHostAgent,
+  hostPlaceOf,
+  netnsEnvVar,
+  reconcileRetryInitialMs,
+  reconcileRetryMaxMs,
+  maxReconcileAttempts,
+  resyncIntervalMs,
+  attachTimeoutMs,
+  type HostAgentOptions,
+  type HostAgentStats,
+  type StartHostAgentOptions,
+} from './host-agent.js';
+export { taskNetnsName, taskNetnsPrefix, netnsPath, existingTaskNamespaces, addNamespace, deleteNamespace, rootTaskNetnsPrefix, netnsRunDir } from './task-namespaces.js';
+export { findUnderlay, deviceHolding, advertiseHost, type Underlay } from './underlay.js';

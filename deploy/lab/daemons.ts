@@ -68,6 +68,7 @@ export async function startHostDaemon(host: LabHost, options: LabDaemonOptions =
     '--hostname', host.name,
     '--listen-addr', addr,
     '--advertise-addr', addr,
+    '--netns', host.netns,
     ...(options.extraArgs ?? []),
   ];
   const child = spawn('nsenter', args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, TSSWARM_LOG_LEVEL: process.env['TSSWARM_LOG_LEVEL'] ?? 'info' } });

@@ -30,6 +30,7 @@ import {
 } from '../../proto/index.js';
 import type { Store, StoreEvent, Watcher } from '../store/index.js';
 import { AssignmentsStream, maxBufferedStreamMessages, type AssignmentsCall } from './assignments-stream.js';
+import { NetworkViewStream, type NetworkViewCall } from './network-view-stream.js';
 import { notLeader, sessionInvalid } from './errors.js';
 import { StatusBatcher, type StatusBatcherStats } from './status-batcher.js';
 import { updateWithRetry } from './store-retry.js';
@@ -70,6 +71,8 @@ export interface DispatcherOptions {
   readonly assignmentsBatchWindowMs?: number;
   /** How long task status reports gather before a store write (tests shorten it). */
   readonly statusBatchWindowMs?: number;
+  /** How long store changes gather before a node's network view is computed again (tests shorten it). */
+  readonly networkViewBatchWindowMs?: number;
   readonly log?: Logger;
 }
 
@@ -93,6 +96,7 @@ interface Session {
   /** False until the registration write is done and the first SessionMessage sent; nothing else is sent before. */
   announced: boolean;
   assignments: AssignmentsStream | undefined;
+  networkView: NetworkViewStream | undefined;
 }
 
 /** The host part of a grpc-js peer string ("10.0.0.2:41234", "::1:41234", "unknown"). */
@@ -208,6 +212,7 @@ export class Dispatcher {
       heartbeat: this.unary((call) => this.heartbeat(call)),
       updateTaskStatus: this.unary((call) => this.updateTaskStatus(call)),
       assignments: (call) => this.openAssignments(call),
+      networkView: (call) => this.openNetworkView(call),
     };
   }
 
@@ -235,7 +240,7 @@ export class Dispatcher {
       this.endSession(old, new TsswarmError(ErrorCode.CONFLICT, `session ${old.id} of node ${nodeId} was replaced by a newer session`));
     }
     // Registered before the store write, so a heartbeat deadline firing meanwhile sees it.
-    const session: Session = { id: newId(), nodeId, stream: call, sentNodeVersion: 0, announced: false, assignments: undefined };
+    const session: Session = { id: newId(), nodeId, stream: call, sentNodeVersion: 0, announced: false, assignments: undefined, networkView: undefined };
     this.sessions.set(nodeId, session);
     this.armDeadline(nodeId, this.graceMs());
     call.on('cancelled', () => this.detachSessionStream(session, call));
@@ -323,6 +328,32 @@ export class Dispatcher {
     }
   }
 
+  private openNetworkView(call: NetworkViewCall): void {
+    try {
+      this.requireRunning();
+      const nodeId = this.identify(call);
+      const session = this.currentSession(nodeId, call.request.sessionId);
+      session.networkView?.close(new TsswarmError(ErrorCode.CONFLICT, `a newer network view stream of session ${session.id} replaced this one`));
+      const stream = new NetworkViewStream({
+        call,
+        nodeId,
+        memory: this.store.memory,
+        clock: this.clock,
+        log: this.log,
+        ...(this.options.networkViewBatchWindowMs !== undefined ? { windowMs: this.options.networkViewBatchWindowMs } : {}),
+        onClose: () => {
+          if (session.networkView === stream) session.networkView = undefined;
+        },
+      });
+      session.networkView = stream;
+      stream.start();
+      this.log.debug({ node: nodeId, session: session.id }, 'network view stream opened');
+    } catch (err) {
+      this.log.debug({ peer: call.getPeer() }, `network view refused: ${errorMessage(err)}`);
+      call.emit('error', toServiceError(err));
+    }
+  }
+
   // ---- sessions and heartbeats -------------------------------------------------------------------
 
   private requireRunning(): void {
@@ -388,6 +419,8 @@ export class Dispatcher {
   private endSession(session: Session, err: TsswarmError): void {
     session.assignments?.close(err);
     session.assignments = undefined;
+    session.networkView?.close(err);
+    session.networkView = undefined;
     const stream = session.stream;
     session.stream = undefined;
     if (stream !== undefined && !stream.cancelled && !stream.writableEnded) stream.emit('error', toServiceError(err));

@@ -22,6 +22,15 @@ export {
   type AssignmentsStreamOptions,
   type AssignmentsCall,
 } from './assignments-stream.js';
+export {
+  NetworkViewStream,
+  concernsNetworkViews,
+  networkViewBatchWindowMs,
+  networkViewWatchQueueEvents,
+  maxNetworkViewWatchRestarts,
+  type NetworkViewStreamOptions,
+  type NetworkViewCall,
+} from './network-view-stream.js';
 export { AssignmentSet, isAssignedTask, dependencyKeys, tasksEqualStable, type DependencyKind, type DependencyReader, type DependencyTypes } from './assignment-set.js';
 export { StatusBatcher, statusBatchWindowMs, maxStatusUpdatesPerWrite, maxPendingStatusUpdates, type StatusBatcherStats } from './status-batcher.js';
 export { notLeader, sessionInvalid, noLongerLeaderMessage } from './errors.js';

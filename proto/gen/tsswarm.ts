@@ -107,7 +107,16 @@ export const schema = $loadSchema({
         Assignment: {"oneofs":{"item":{"oneof":["task","secret","config","network"]}},"fields":{"task":{"type":"Task","id":1},"secret":{"type":"Secret","id":2},"config":{"type":"Config","id":3},"network":{"type":"Network","id":4}}},
         AssignmentChange: {"fields":{"action":{"type":"AssignmentAction","id":1},"assignment":{"type":"Assignment","id":2}}},
         AssignmentsMessage: {"fields":{"type":{"type":"AssignmentsMessageType","id":1},"appliesTo":{"type":"string","id":2},"resultsIn":{"type":"string","id":3},"changes":{"rule":"repeated","type":"AssignmentChange","id":4}}},
-        Dispatcher: {"methods":{"Session":{"requestType":"SessionRequest","responseType":"SessionMessage","responseStream":true},"Heartbeat":{"requestType":"HeartbeatRequest","responseType":"HeartbeatResponse"},"UpdateTaskStatus":{"requestType":"UpdateTaskStatusRequest","responseType":"UpdateTaskStatusResponse"},"Assignments":{"requestType":"AssignmentsRequest","responseType":"AssignmentsMessage","responseStream":true}}},
+        NetworkViewRequest: {"fields":{"sessionId":{"type":"string","id":1}}},
+        NetworkViewNetwork: {"fields":{"id":{"type":"string","id":1},"name":{"type":"string","id":2},"vni":{"type":"uint32","id":3},"subnet":{"type":"string","id":4},"gateway":{"type":"string","id":5},"internal":{"type":"bool","id":6},"encrypted":{"type":"bool","id":7},"ingress":{"type":"bool","id":8}}},
+        NetworkViewEndpoint: {"fields":{"id":{"type":"string","id":1},"networkId":{"type":"string","id":2},"taskId":{"type":"string","id":3},"nodeId":{"type":"string","id":4},"hostAddr":{"type":"string","id":5},"address":{"type":"string","id":6},"serviceId":{"type":"string","id":7},"dnsNames":{"rule":"repeated","type":"string","id":8}}},
+        NetworkViewPort: {"fields":{"protocol":{"type":"PortProtocol","id":1},"port":{"type":"uint32","id":2}}},
+        NetworkViewService: {"fields":{"id":{"type":"string","id":1},"name":{"type":"string","id":2},"networkId":{"type":"string","id":3},"vip":{"type":"string","id":4},"ports":{"rule":"repeated","type":"NetworkViewPort","id":5}}},
+        NetworkViewIngressHost: {"fields":{"nodeId":{"type":"string","id":1},"hostAddr":{"type":"string","id":2},"address":{"type":"string","id":3}}},
+        NetworkViewPublishedPort: {"fields":{"serviceId":{"type":"string","id":1},"protocol":{"type":"PortProtocol","id":2},"publishedPort":{"type":"uint32","id":3},"targetPort":{"type":"uint32","id":4}}},
+        NetworkViewIngress: {"fields":{"networkId":{"type":"string","id":1},"hosts":{"rule":"repeated","type":"NetworkViewIngressHost","id":2},"published":{"rule":"repeated","type":"NetworkViewPublishedPort","id":3}}},
+        NetworkViewMessage: {"fields":{"nodeId":{"type":"string","id":1},"hostAddr":{"type":"string","id":2},"sequence":{"type":"uint64","id":3},"networks":{"rule":"repeated","type":"NetworkViewNetwork","id":4},"endpoints":{"rule":"repeated","type":"NetworkViewEndpoint","id":5},"services":{"rule":"repeated","type":"NetworkViewService","id":6},"ingress":{"type":"NetworkViewIngress","id":7}}},
+        Dispatcher: {"methods":{"Session":{"requestType":"SessionRequest","responseType":"SessionMessage","responseStream":true},"Heartbeat":{"requestType":"HeartbeatRequest","responseType":"HeartbeatResponse"},"UpdateTaskStatus":{"requestType":"UpdateTaskStatusRequest","responseType":"UpdateTaskStatusResponse"},"Assignments":{"requestType":"AssignmentsRequest","responseType":"AssignmentsMessage","responseStream":true},"NetworkView":{"requestType":"NetworkViewRequest","responseType":"NetworkViewMessage","responseStream":true}}},
         ContainerMount: {"fields":{"type":{"type":"string","id":1},"source":{"type":"string","id":2},"target":{"type":"string","id":3},"readOnly":{"type":"bool","id":4},"tmpfsSizeBytes":{"type":"int64","id":5},"tmpfsMode":{"type":"uint32","id":6}}},
         ContainerCreateRequest: {"fields":{"image":{"type":"string","id":1},"name":{"type":"string","id":2},"entrypoint":{"rule":"repeated","type":"string","id":3},"entrypointSet":{"type":"bool","id":4},"cmd":{"rule":"repeated","type":"string","id":5},"env":{"rule":"repeated","type":"string","id":6},"workingDir":{"type":"string","id":7},"user":{"type":"string","id":8},"hostname":{"type":"string","id":9},"labels":{"keyType":"string","type":"string","id":10},"mounts":{"rule":"repeated","type":"ContainerMount","id":11},"memoryBytes":{"type":"int64","id":12},"nanoCpus":{"type":"int64","id":13},"cpuShares":{"type":"int64","id":14},"pidsLimit":{"type":"int64","id":15},"readOnly":{"type":"bool","id":16},"stopSignal":{"type":"string","id":17},"stopTimeout":{"type":"Duration","id":18},"stopTimeoutSet":{"type":"bool","id":19},"autoRemove":{"type":"bool","id":20}}},
         ContainerCreateResponse: {"fields":{"id":{"type":"string","id":1},"warnings":{"rule":"repeated","type":"string","id":2}}},
@@ -976,6 +985,118 @@ export interface AssignmentsMessage {
 }
 /** Encodes, decodes and creates {@link AssignmentsMessage} messages (tsswarm.AssignmentsMessage). */
 export const AssignmentsMessage: $MessageCodec<AssignmentsMessage> = $messageCodec(schema, 'tsswarm.AssignmentsMessage');
+
+/** Opens the stream of the node's network view for a session. */
+export interface NetworkViewRequest {
+  sessionId: string;
+}
+/** Encodes, decodes and creates {@link NetworkViewRequest} messages (tsswarm.NetworkViewRequest). */
+export const NetworkViewRequest: $MessageCodec<NetworkViewRequest> = $messageCodec(schema, 'tsswarm.NetworkViewRequest');
+
+/** An overlay network as netd needs it: the allocator's VNI, subnet and gateway. */
+export interface NetworkViewNetwork {
+  id: string;
+  name: string;
+  vni: number;
+  /** CIDR, e.g. "10.0.1.0/24". */
+  subnet: string;
+  /** An address without prefix, e.g. "10.0.1.1". */
+  gateway: string;
+  internal: boolean;
+  /** --opt encrypted: netd refuses it rather than run it unencrypted. */
+  encrypted: boolean;
+  /** The network of the routing mesh. */
+  ingress: boolean;
+}
+/** Encodes, decodes and creates {@link NetworkViewNetwork} messages (tsswarm.NetworkViewNetwork). */
+export const NetworkViewNetwork: $MessageCodec<NetworkViewNetwork> = $messageCodec(schema, 'tsswarm.NetworkViewNetwork');
+
+/** A task's attachment to one network, on whichever node the task runs. */
+export interface NetworkViewEndpoint {
+  /** "<task id>.<network id>". */
+  id: string;
+  networkId: string;
+  taskId: string;
+  nodeId: string;
+  /** The underlay address of the task's node (the node's status.addr). */
+  hostAddr: string;
+  /** The task's address on the network, without prefix. */
+  address: string;
+  /** Set while the task is a backend of its service (observed RUNNING, desired at most RUNNING). */
+  serviceId: string;
+  /** Names the endpoint answers to in DNS on this network (task name, network aliases). */
+  dnsNames: string[];
+}
+/** Encodes, decodes and creates {@link NetworkViewEndpoint} messages (tsswarm.NetworkViewEndpoint). */
+export const NetworkViewEndpoint: $MessageCodec<NetworkViewEndpoint> = $messageCodec(schema, 'tsswarm.NetworkViewEndpoint');
+
+/** A port of a service VIP. */
+export interface NetworkViewPort {
+  protocol: PortProtocol;
+  port: number;
+}
+/** Encodes, decodes and creates {@link NetworkViewPort} messages (tsswarm.NetworkViewPort). */
+export const NetworkViewPort: $MessageCodec<NetworkViewPort> = $messageCodec(schema, 'tsswarm.NetworkViewPort');
+
+/** A service's VIP on one network, the ports it balances and its DNS name. */
+export interface NetworkViewService {
+  id: string;
+  name: string;
+  networkId: string;
+  /** An address without prefix. */
+  vip: string;
+  ports: NetworkViewPort[];
+}
+/** Encodes, decodes and creates {@link NetworkViewService} messages (tsswarm.NetworkViewService). */
+export const NetworkViewService: $MessageCodec<NetworkViewService> = $messageCodec(schema, 'tsswarm.NetworkViewService');
+
+/** A node in the routing mesh: its underlay address and its own address on the ingress network. */
+export interface NetworkViewIngressHost {
+  nodeId: string;
+  hostAddr: string;
+  address: string;
+}
+/** Encodes, decodes and creates {@link NetworkViewIngressHost} messages (tsswarm.NetworkViewIngressHost). */
+export const NetworkViewIngressHost: $MessageCodec<NetworkViewIngressHost> = $messageCodec(schema, 'tsswarm.NetworkViewIngressHost');
+
+/** A port published through the routing mesh: any node's published_port to a task's target_port. */
+export interface NetworkViewPublishedPort {
+  serviceId: string;
+  protocol: PortProtocol;
+  publishedPort: number;
+  targetPort: number;
+}
+/** Encodes, decodes and creates {@link NetworkViewPublishedPort} messages (tsswarm.NetworkViewPublishedPort). */
+export const NetworkViewPublishedPort: $MessageCodec<NetworkViewPublishedPort> = $messageCodec(schema, 'tsswarm.NetworkViewPublishedPort');
+
+/** The routing mesh: the ingress network, every node's address on it, the published ports. */
+export interface NetworkViewIngress {
+  networkId: string;
+  hosts: NetworkViewIngressHost[];
+  published: NetworkViewPublishedPort[];
+}
+/** Encodes, decodes and creates {@link NetworkViewIngress} messages (tsswarm.NetworkViewIngress). */
+export const NetworkViewIngress: $MessageCodec<NetworkViewIngress> = $messageCodec(schema, 'tsswarm.NetworkViewIngress');
+
+/**
+ * What netd on one node needs from the cluster, whole: the networks the node has tasks on (and
+ * the ingress network when ports are published), every endpoint on them cluster-wide, the
+ * services with VIPs on them and the routing mesh. Sent when the stream opens and again, whole,
+ * whenever it changes. The node fills in what only it knows (its underlay device, namespaces).
+ */
+export interface NetworkViewMessage {
+  nodeId: string;
+  /** The node's underlay address as the managers know it (its status.addr). */
+  hostAddr: string;
+  /** Counts the views sent on this stream: 1, 2, ... */
+  sequence: number;
+  networks: NetworkViewNetwork[];
+  endpoints: NetworkViewEndpoint[];
+  services: NetworkViewService[];
+  ingress?: NetworkViewIngress;
+}
+/** Encodes, decodes and creates {@link NetworkViewMessage} messages (tsswarm.NetworkViewMessage). */
+export const NetworkViewMessage: $MessageCodec<NetworkViewMessage> = $messageCodec(schema, 'tsswarm.NetworkViewMessage');
 
 // ---- engine.proto -------------------------------------------------------------------------------
 // The Engine service: what one host's tsswarmd serves on its control socket before (and besides)
@@ -2547,6 +2668,7 @@ export const DispatcherService = {
   heartbeat: $grpcMethod('tsswarm.Dispatcher', 'Heartbeat', HeartbeatRequest, HeartbeatResponse, false, false),
   updateTaskStatus: $grpcMethod('tsswarm.Dispatcher', 'UpdateTaskStatus', UpdateTaskStatusRequest, UpdateTaskStatusResponse, false, false),
   assignments: $grpcMethod('tsswarm.Dispatcher', 'Assignments', AssignmentsRequest, AssignmentsMessage, false, true),
+  networkView: $grpcMethod('tsswarm.Dispatcher', 'NetworkView', NetworkViewRequest, NetworkViewMessage, false, true),
 };
 /** A server implementation of the Dispatcher service: one grpc-js handler per rpc. */
 export type DispatcherServer = {
@@ -2554,6 +2676,7 @@ export type DispatcherServer = {
   heartbeat: $handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
   updateTaskStatus: $handleUnaryCall<UpdateTaskStatusRequest, UpdateTaskStatusResponse>;
   assignments: $handleServerStreamingCall<AssignmentsRequest, AssignmentsMessage>;
+  networkView: $handleServerStreamingCall<NetworkViewRequest, NetworkViewMessage>;
 };
 
 /**

@@ -456,6 +456,41 @@ fixture(p.AssignmentsMessage, {
   resultsIn: '42',
   changes: [assignmentChange, { action: p.AssignmentAction.UPDATE, assignment: { secret } }],
 });
+fixture(p.NetworkViewRequest, { sessionId: 'sess-1' });
+const viewNetwork = fixture(p.NetworkViewNetwork, {
+  id: networkId,
+  name: 'appnet',
+  vni: 4097,
+  subnet: '10.0.1.0/24',
+  gateway: '10.0.1.1',
+  internal: true,
+  encrypted: true,
+  ingress: true,
+});
+const viewEndpoint = fixture(p.NetworkViewEndpoint, {
+  id: `${taskId}.${networkId}`,
+  networkId,
+  taskId,
+  nodeId,
+  hostAddr: '198.18.0.3',
+  address: '10.0.1.7',
+  serviceId,
+  dnsNames: ['web.1.t9h8', 'db'],
+});
+const viewPort = fixture(p.NetworkViewPort, { protocol: p.PortProtocol.UDP, port: 53 });
+const viewService = fixture(p.NetworkViewService, { id: serviceId, name: 'web', networkId, vip: '10.0.1.2', ports: [viewPort, { protocol: p.PortProtocol.TCP, port: 80 }] });
+const viewIngressHost = fixture(p.NetworkViewIngressHost, { nodeId, hostAddr: '198.18.0.3', address: '10.255.0.5' });
+const viewPublished = fixture(p.NetworkViewPublishedPort, { serviceId, protocol: p.PortProtocol.UDP, publishedPort: 8053, targetPort: 53 });
+const viewIngress = fixture(p.NetworkViewIngress, { networkId, hosts: [viewIngressHost], published: [viewPublished] });
+fixture(p.NetworkViewMessage, {
+  nodeId,
+  hostAddr: '198.18.0.3',
+  sequence: bigIndex,
+  networks: [viewNetwork],
+  endpoints: [viewEndpoint],
+  services: [viewService],
+  ingress: viewIngress,
+});
 
 // ---- control.proto
 

@@ -6,7 +6,7 @@
  * session, or a message was missed) it drops the whole session and opens a new one, on another
  * manager unless the manager itself asked for a new session, after a bounded, jittered backoff.
  */
-import type { ChannelCredentials, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus, type ChannelCredentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import type { Clock, Timer } from '../../lib/clock.js';
 import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
@@ -15,6 +15,7 @@ import {
   AssignmentsMessageType,
   millisOf,
   type AssignmentsMessage,
+  type NetworkViewMessage,
   type NodeDescription,
   type SessionMessage,
   type TaskStatus,
@@ -62,6 +63,8 @@ export type AgentEvent =
   | { readonly type: 'connected'; readonly manager: string; readonly sessionId: string; readonly nodeId: string }
   | { readonly type: 'session'; readonly message: SessionMessage }
   | { readonly type: 'assignments'; readonly message: AssignmentsMessage }
+  /** A whole network view for netd (only with `networkView: true`); each replaces the one before. */
+  | { readonly type: 'networkView'; readonly message: NetworkViewMessage }
   | { readonly type: 'disconnected'; readonly manager: string; readonly error: TsswarmError; readonly retryInMs: number };
 
 /** What an Agent is built from. */
@@ -80,6 +83,11 @@ export interface AgentOptions {
   readonly log?: Logger;
   /** Extra metadata on every call (tests identify nodes by it; production relies on the certificate). */
   readonly callMetadata?: Readonly<Record<string, string>>;
+  /**
+   * Also follow the session's NetworkView stream and emit each view as a `networkView` event (netd
+   * runs on this node). A manager without the call is tolerated: the session goes on without views.
+   */
+  readonly networkView?: boolean;
 }
 
 /** How one session ended. */
@@ -309,6 +317,7 @@ export class Agent {
     this.emit({ type: 'connected', manager: run.address, sessionId, nodeId: this.nodeId ?? '' });
     this.heartbeat(run, sessionId);
     this.followAssignments(run, sessionId);
+    if (this.options.networkView === true) this.followNetworkView(run, sessionId);
     this.flushTimer = false;
     this.scheduleFlush();
   }
@@ -339,6 +348,29 @@ export class Agent {
     });
     stream.on('error', (err: Error) => run.fail(streamError(err, run.address, 'assignments')));
     stream.on('end', () => run.fail(new TsswarmError(ErrorCode.CLOSED, `manager at ${run.address} ended the assignments stream`)));
+  }
+
+  private followNetworkView(run: SessionRun, sessionId: string): void {
+    const stream = run.track(run.client.networkView(sessionId));
+    stream.on('data', (message: NetworkViewMessage) => {
+      if (!run.isEnded) this.emit({ type: 'networkView', message });
+    });
+    let unimplemented = false;
+    stream.on('error', (err: Error) => {
+      if (run.isEnded) return;
+      if ((err as Partial<ServiceError>).code === grpcStatus.UNIMPLEMENTED) {
+        unimplemented = true;
+        this.log.warn({ manager: run.address }, 'the manager has no NetworkView call (older version); overlay networks will not follow the cluster');
+        return;
+      }
+      run.fail(streamError(err, run.address, 'network view'));
+    });
+    // The end of a refused call may come before its error: decide once both had their turn.
+    stream.on('end', () =>
+      setImmediate(() => {
+        if (!unimplemented) run.fail(new TsswarmError(ErrorCode.CLOSED, `manager at ${run.address} ended the network view stream`));
+      }),
+    );
   }
 
   /** Hands `message` to the worker after the ones before it; pauses the stream while too many wait. */

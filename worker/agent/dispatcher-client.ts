@@ -11,6 +11,7 @@ import {
   type AssignmentsMessage,
   type GrpcMethod,
   type HeartbeatResponse,
+  type NetworkViewMessage,
   type NodeDescription,
   type SessionMessage,
   type TaskStatusUpdate,
@@ -70,6 +71,12 @@ export class DispatcherClient {
   /** Opens the assignments stream of session `sessionId`. */
   assignments(sessionId: string): ClientReadableStream<AssignmentsMessage> {
     const m = DispatcherService.assignments;
+    return this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, { sessionId }, this.metadata.clone());
+  }
+
+  /** Opens the network view stream of session `sessionId` (netd's view of the cluster). */
+  networkView(sessionId: string): ClientReadableStream<NetworkViewMessage> {
+    const m = DispatcherService.networkView;
     return this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, { sessionId }, this.metadata.clone());
   }
 

@@ -136,6 +136,7 @@ t.test('stop() leaves no timer behind', async (t) => {
 t.test('a missed assignments message makes the agent open a new session on the same manager', async (t) => {
   let sessions = 0;
   const fake: DispatcherServer = {
+    networkView: (call) => call.end(),
     session: (call) => {
       sessions++;
       call.write({ sessionId: `s${sessions}`, managers: [], rootCa: new Uint8Array() });
