@@ -2,7 +2,7 @@
  * The CLI's connection to the cluster through the local tsswarmd: the Control service (nodes,
  * tasks, the cluster object) and the Swarm service (init, join, leave, info), both on the control
  * socket the Engine client uses (`-H unix://PATH`, TSSWARM_HOST). Calls return promises; failures
- * come back as one-line TsswarmErrors. Loaded only when a swarm, node or info command runs.
+ * come back as one-line TsswarmErrors. Loaded only when a swarm, node, service, network or info command runs.
  */
 import { credentials, makeGenericClientConstructor, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { existsSync } from 'node:fs';
@@ -15,8 +15,14 @@ import {
   type DeepPartial,
   type ListNodesResponse,
   type ListTasksResponse,
+  type Network,
+  type NetworkSpec,
   type Node,
   type NodeFilters,
+  type ObjectFilters,
+  type Service,
+  type ServiceFilters,
+  type ServiceSpec,
   type SwarmInfo,
   type SwarmInitRequest,
   type SwarmInitResponse,
@@ -25,6 +31,7 @@ import {
   type TaskFilters,
   type UpdateClusterRequest,
   type UpdateNodeRequest,
+  type UpdateServiceRequest,
 } from '../proto/index.js';
 
 /** Longest a Control or Info call may take before the CLI gives up. */
@@ -89,6 +96,33 @@ export class ControlClient {
   }
   async listTasks(filters: DeepPartial<TaskFilters>): Promise<ListTasksResponse['tasks']> {
     return (await this.call<unknown, ListTasksResponse>('control', 'listTasks', { filters }, controlCallTimeoutMs)).tasks;
+  }
+  getService(serviceId: string): Promise<Service> {
+    return this.call<unknown, { service?: Service }>('control', 'getService', { serviceId }, controlCallTimeoutMs).then((r) => present(r.service, `service ${serviceId}`));
+  }
+  async listServices(filters?: DeepPartial<ServiceFilters>): Promise<Service[]> {
+    return (await this.call<unknown, { services: Service[] }>('control', 'listServices', filters ? { filters } : {}, controlCallTimeoutMs)).services;
+  }
+  createService(spec: DeepPartial<ServiceSpec>): Promise<Service> {
+    return this.call<unknown, { service?: Service }>('control', 'createService', { spec }, controlCallTimeoutMs).then((r) => present(r.service, 'created service'));
+  }
+  updateService(req: DeepPartial<UpdateServiceRequest>): Promise<Service | undefined> {
+    return this.call<unknown, { service?: Service }>('control', 'updateService', req, controlCallTimeoutMs).then((r) => r.service);
+  }
+  async removeService(serviceId: string): Promise<void> {
+    await this.call('control', 'removeService', { serviceId }, controlCallTimeoutMs);
+  }
+  getNetwork(networkId: string): Promise<Network> {
+    return this.call<unknown, { network?: Network }>('control', 'getNetwork', { networkId }, controlCallTimeoutMs).then((r) => present(r.network, `network ${networkId}`));
+  }
+  async listNetworks(filters?: DeepPartial<ObjectFilters>): Promise<Network[]> {
+    return (await this.call<unknown, { networks: Network[] }>('control', 'listNetworks', filters ? { filters } : {}, controlCallTimeoutMs)).networks;
+  }
+  createNetwork(spec: DeepPartial<NetworkSpec>): Promise<Network> {
+    return this.call<unknown, { network?: Network }>('control', 'createNetwork', { spec }, controlCallTimeoutMs).then((r) => present(r.network, 'created network'));
+  }
+  async removeNetwork(networkId: string): Promise<void> {
+    await this.call('control', 'removeNetwork', { networkId }, controlCallTimeoutMs);
   }
   getCluster(clusterId: string): Promise<Cluster> {
     return this.call<unknown, { cluster?: Cluster }>('control', 'getCluster', { clusterId }, controlCallTimeoutMs).then((r) => present(r.cluster, `cluster ${clusterId}`));

@@ -7,7 +7,9 @@ import { containerCommand, containerShortcuts } from './commands/container.js';
 import { imageCommand, loginCommand, logoutCommand } from './commands/image.js';
 import { infoCommand } from './commands/info.js';
 import { labCommand } from './commands/lab.js';
+import { networkCommand } from './commands/network.js';
 import { nodeCommand } from './commands/node.js';
+import { serviceCommand } from './commands/service.js';
 import { swarmCommand } from './commands/swarm.js';
 import { runProgram } from './run.js';
 import { version } from './version.js';
@@ -24,6 +26,8 @@ const program = new Command('tsswarm')
   .addCommand(logoutCommand())
   .addCommand(swarmCommand())
   .addCommand(nodeCommand())
+  .addCommand(serviceCommand())
+  .addCommand(networkCommand())
   .addCommand(infoCommand());
 for (const shortcut of containerShortcuts()) program.addCommand(shortcut);
 
