@@ -1,0 +1,139 @@
+/**
+ * Services end to end on a 3-host lab (h1 manager, h2 and h3 workers) with the busybox test image
+ * loaded on every host: replicas spread and run as real containers, scale, an impossible
+ * constraint explained in `service ps`, a killed worker's tasks rescheduled within heartbeat grace
+ * + 5 s and stopped (never duplicated) when it returns, and bad input refused with nothing created.
+ */
+import t from 'tap';
+import { join } from 'node:path';
+import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
+import { labDown, labUp, hostSocket, startHostDaemon, stopHostDaemon, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
+import { ImageService } from '../../worker/images/image-service.js';
+import { tsswarmWith, type CliResult } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const labName = `sv${process.pid % 100_000}`;
+let record: LabRecord;
+
+t.before(async () => {
+  record = await labUp({ name: labName, hosts: 3, daemons: true, managers: 1 });
+});
+t.teardown(async () => {
+  await labDown(labName).catch(() => undefined);
+});
+
+const host = (name: string): LabHost => record.hosts.find((h) => h.name === name) as LabHost;
+const on = (name: string, ...args: string[]): Promise<CliResult> => tsswarmWith({ env: { TSSWARM_HOST: `unix://${hostSocket(host(name))}` } }, ...args);
+
+interface TaskRow {
+  name: string;
+  node: string;
+  desired: string;
+  current: string;
+  error: string;
+}
+
+async function tasks(service: string): Promise<TaskRow[]> {
+  const r = await on('h1', 'service', 'ps', service, '--no-trunc', '--format', '{{.Name}}|{{.Node}}|{{.DesiredState}}|{{.CurrentState}}|{{.Error}}');
+  if (r.code !== 0) throw new Error(`service ps failed: ${r.stderr}`);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line) => {
+      const [name, node, desired, current, error] = line.split('|');
+      return { name: (name ?? '').replace(/^[\\_ ]+/, ''), node: node ?? '', desired: desired ?? '', current: current ?? '', error: error ?? '' };
+    });
+}
+
+const running = (rows: TaskRow[]): TaskRow[] => rows.filter((r) => r.desired.toLowerCase() === 'running' && r.current.toLowerCase().startsWith('running'));
+
+async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  let last: T | undefined;
+  let lastErr: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      last = await fn();
+      if (ok(last)) return { value: last, ms: Date.now() - start };
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(last)} ${String(lastErr ?? '')}`);
+}
+
+t.test('the test image is loaded on every host', async (t) => {
+  const dir = await tempDir(t, 'services-image');
+  const tar = join(dir, 'busybox.tar');
+  await buildBusyboxImage(tar);
+  for (const h of record.hosts) await new ImageService({ dataDir: h.dataDir }).load(tar);
+  t.equal((await on('h1', 'swarm', 'update', '--dispatcher-heartbeat', '1s')).code, 0, 'a 1 s heartbeat keeps failure detection short');
+});
+
+t.test('replicas run as containers spread over the hosts; scale up and down', async (t) => {
+  const create = await on('h1', 'service', 'create', '--detach', '--name', 'web', '--replicas', '4', 'busybox', 'sleep', '600');
+  t.equal(create.code, 0, create.stderr);
+  const { value } = await eventually('4 running', () => tasks('web'), (rows) => running(rows).length === 4, 60_000);
+  t.same([...new Set(running(value).map((r) => r.node))].sort(), ['h1', 'h2', 'h3'], 'spread over all three hosts');
+  const ls = await on('h1', 'service', 'ls');
+  t.match(ls.stdout, /web\s+replicated\s+4\/4\s+busybox/, `service ls: ${ls.stdout}`);
+
+  t.equal((await on('h1', 'service', 'scale', '--detach', 'web=6')).code, 0);
+  await eventually('6 running', () => tasks('web'), (rows) => running(rows).length === 6, 60_000);
+  t.equal((await on('h1', 'service', 'scale', '--detach', 'web=3')).code, 0);
+  const down = await eventually('3 running', () => tasks('web'), (rows) => running(rows).length === 3, 60_000);
+  t.equal(running(down.value).length, 3, 'scaled down to 3');
+});
+
+t.test('an impossible constraint leaves the task pending with the reason', async (t) => {
+  const create = await on('h1', 'service', 'create', '--detach', '--name', 'nowhere', '--constraint', 'node.labels.zone==mars', 'busybox', 'sleep', '600');
+  t.equal(create.code, 0, create.stderr);
+  const { value } = await eventually('pending with a reason', () => tasks('nowhere'), (rows) => rows.some((r) => /no suitable node/.test(r.error)), 30_000);
+  t.match(value[0]?.error ?? '', /no suitable node \(3 nodes: .*constraint/, `the reason names the filter: ${value[0]?.error}`);
+  t.match(value[0]?.current ?? '', /pending/i);
+  t.equal((await on('h1', 'service', 'rm', 'nowhere')).code, 0);
+});
+
+t.test('a killed worker: its tasks move within heartbeat grace + 5 s; back, its old tasks stop', async (t) => {
+  const before = running(await tasks('web'));
+  const victim = before.find((r) => r.node !== 'h1')?.node as string;
+  t.ok(victim, `a worker runs a task: ${victim}`);
+  await stopHostDaemon(host(victim), true);
+  const grace = 3 * 1_000;
+  const moved = await eventually('tasks rescheduled', () => tasks('web'), (rows) => running(rows).length === 3 && running(rows).every((r) => r.node !== victim), grace + 5_000 + 10_000);
+  t.ok(moved.ms <= grace + 5_000, `rescheduled after ${moved.ms} ms (limit ${grace + 5_000} ms)`);
+
+  await startHostDaemon(host(victim));
+  // Its old containers are stopped: count running containers of the service on every host.
+  const containers = async (): Promise<number> => {
+    let n = 0;
+    for (const h of record.hosts) {
+      const r = await tsswarmWith({ env: { TSSWARM_HOST: `unix://${hostSocket(h)}` } }, 'container', 'ls', '--format', 'json');
+      n += (JSON.parse(r.stdout) as { name: string }[]).filter((c) => c.name.startsWith('web.')).length;
+    }
+    return n;
+  };
+  const settled = await eventually('exactly 3 containers running', containers, (n) => n === 3, 30_000);
+  t.equal(settled.value, 3, 'no duplicates after the worker came back');
+});
+
+t.test('bad input is refused and nothing is created', async (t) => {
+  const count = async (): Promise<number> => (await on('h1', 'service', 'ls', '-q')).stdout.trim().split('\n').filter((l) => l !== '').length;
+  const before = await count();
+  for (const [args, pattern] of [
+    [['service', 'create', '--detach', 'bad image!'], /invalid reference|image/i],
+    [['service', 'create', '--detach', '--replicas', '-1', 'busybox'], /replicas/],
+    [['service', 'create', '--detach', '--no-such-flag', 'busybox'], /unknown option/],
+    [['service', 'create', '--detach', '--name', 'web', 'busybox'], /already exists/],
+    [['service', 'create', '--detach', '--network', 'missing-net', 'busybox'], /network/],
+  ] as const) {
+    const r = await on('h1', ...args);
+    t.not(r.code, 0, `${args.join(' ')} fails`);
+    t.match(r.stderr, pattern, r.stderr.trim());
+    t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  t.equal(await count(), before, 'no service was created');
+  t.equal((await on('h1', 'service', 'rm', 'web')).code, 0, 'web removed');
+});
