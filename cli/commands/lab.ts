@@ -3,7 +3,7 @@
  */
 import { Command } from 'commander';
 import { TsswarmError, ErrorCode } from '../../lib/errors.js';
-import { labDown, labDownAll, labExec, labList, labUp, parseHostCount, validateLabName } from '../../deploy/lab/index.js';
+import { labDown, labDownAll, labExec, labKillHost, labList, labStartHost, labUp, parseHostCount, validateLabName } from '../../deploy/lab/index.js';
 import { parseFormat, renderJson, renderTable } from '../output.js';
 
 /** The `lab` command group. */
@@ -18,19 +18,21 @@ export function labCommand(): Command {
     .argument('<name>', 'lab name (lowercase letters, digits, -)')
     .requiredOption('--hosts <n>', 'number of hosts')
     .option('--managers <m>', 'how many hosts are managers (h1..hM; default 1)')
+    .option('--registry', 'run a registry on h1:5000 that the hosts pull from (plain HTTP, lab only)')
     .option('--no-daemons', 'do not start tsswarmd on the hosts')
     .option('-q, --quiet', 'print only the lab name')
-    .action(async (name: string, opts: { hosts: string; managers?: string; daemons: boolean; quiet?: boolean }) => {
+    .action(async (name: string, opts: { hosts: string; managers?: string; registry?: boolean; daemons: boolean; quiet?: boolean }) => {
       validateLabName(name);
       const hosts = parseHostCount(opts.hosts);
       const managers = opts.managers === undefined ? undefined : parseManagerCount(opts.managers);
-      const record = await labUp({ name, hosts, daemons: opts.daemons, ...(managers !== undefined ? { managers } : {}) });
+      const record = await labUp({ name, hosts, daemons: opts.daemons, registry: opts.registry === true, ...(managers !== undefined ? { managers } : {}) });
       if (opts.quiet) {
         process.stdout.write(`${record.name}\n`);
         return;
       }
       process.stdout.write(`lab ${record.name}: ${record.hosts.length} hosts on ${record.subnet}\n`);
       process.stdout.write(renderTable(['HOST', 'ADDRESS', 'NAMESPACE'], record.hosts.map((h) => [h.name, h.address, h.netns])));
+      if (opts.registry === true) process.stdout.write(`registry: ${record.hosts[0]?.address}:5000 (plain HTTP, reachable from the lab hosts)\n`);
       if (record.daemons) {
         process.stdout.write(`swarm: h1 initialized it; ${managers ?? 1} manager(s). Run commands on a host with:\n  tsswarm lab exec ${record.name} h1 -- tsswarm node ls\n`);
       }
@@ -67,6 +69,26 @@ export function labCommand(): Command {
     .passThroughOptions()
     .action(async (name: string, host: string, command: string[]) => {
       process.exitCode = await labExec(name, host, command[0] === '--' ? command.slice(1) : command);
+    });
+
+  lab
+    .command('kill')
+    .description('Power loss on a host: kill its daemon, conmon and containers (its data stays)')
+    .argument('<name>', 'lab name')
+    .argument('<host>', 'host name (h1, h2, ...) or address')
+    .action(async (name: string, host: string) => {
+      const n = await labKillHost(name, host);
+      process.stdout.write(`killed ${host} (${n} processes)\n`);
+    });
+
+  lab
+    .command('start')
+    .description('Start the daemon of a host again (after lab kill)')
+    .argument('<name>', 'lab name')
+    .argument('<host>', 'host name (h1, h2, ...) or address')
+    .action(async (name: string, host: string) => {
+      await labStartHost(name, host);
+      process.stdout.write(`started tsswarmd on ${host}\n`);
     });
 
   lab

@@ -8,9 +8,10 @@ import { runAttached } from '../../lib/run-command.js';
 import { killCgroupProcesses, removeCgroupTree } from '../../lib/cgroups.js';
 import { unmountBelow } from '../../lib/mounts.js';
 import { stopNetnsProcesses } from './cleanup.js';
-import { formSwarm, hostSocket } from './daemons.js';
+import { formSwarm, hostSocket, startHostDaemon } from './daemons.js';
+import { labRegistryAddr, startLabRegistry } from './registry.js';
 import { labCgroupRoot, labNetnsPrefix, validateLabName } from './names.js';
-import { addNetns, buildSwitch, configureHost, deleteNetns, listNetns } from './netns.js';
+import { addNetns, buildSwitch, configureHost, deleteNetns, listNetns, netnsPids } from './netns.js';
 import {
   type LabHost,
   type LabRecord,
@@ -37,6 +38,8 @@ export interface LabUpOptions {
   readonly managers?: number;
   /** Extra tsswarmd flags (tests: a faster raft profile). */
   readonly daemonArgs?: readonly string[];
+  /** Run a registry on h1 (port 5000) that the daemons may pull from over plain HTTP. */
+  readonly registry?: boolean;
 }
 
 /** Checks that the lab can run here at all: root, and the `ip` tool. */
@@ -70,7 +73,9 @@ export async function labUp(options: LabUpOptions): Promise<LabRecord> {
     record = planLab(options.name, options.hosts, subnetIndex, options.daemons, new Date());
     await saveRecord(record);
     await build(record);
-    if (options.daemons) await formSwarm(record, managers, options.daemonArgs !== undefined ? { extraArgs: options.daemonArgs } : {});
+    const extraArgs = [...(options.daemonArgs ?? [])];
+    if (options.registry === true) extraArgs.push('--insecure-registry', await startLabRegistry(record.hosts[0] as LabHost));
+    if (options.daemons) await formSwarm(record, managers, { extraArgs });
     record = { ...record, state: 'up' };
     await saveRecord(record);
     return record;
@@ -193,6 +198,36 @@ export function findHost(record: LabRecord, host: string): LabHost {
     );
   }
   return found;
+}
+
+/**
+ * Power loss on a lab host: SIGKILL to everything it runs (its daemon, conmon, its containers);
+ * its disks (data dir) stay, so `lab start` brings it back like a rebooted machine.
+ */
+export async function labKillHost(name: string, host: string): Promise<number> {
+  validateLabName(name);
+  requireRoot();
+  const target = findHost(await loadRecord(name), host);
+  const inNetns = await netnsPids([target.netns]);
+  for (const pid of inNetns) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  return inNetns.length + (await killCgroupProcesses(target.cgroupParent));
+}
+
+/** Starts a lab host's daemon again (after `lab kill`), with the lab's daemon flags. */
+export async function labStartHost(name: string, host: string): Promise<void> {
+  validateLabName(name);
+  requireRoot();
+  const record = await loadRecord(name);
+  const target = findHost(record, host);
+  const registry = record.hosts[0];
+  const registryRunning = registry !== undefined && (await netnsPids([registry.netns])).length > 0;
+  await startHostDaemon(target, registryRunning && registry !== undefined ? { extraArgs: ['--insecure-registry', labRegistryAddr(registry)] } : {});
 }
 
 /** Runs a command inside a lab host's namespace with the caller's stdio; resolves with its exit code. */
