@@ -14,7 +14,7 @@ import { Transport } from '../transport/transport.js';
 import { RaftError } from '../errors.js';
 import { decodeConfChange, encodeConfChange, type ConfChange, type ConfState, type Entry, type NodeId } from '../types.js';
 import { DiskStorage } from '../wal/disk-storage.js';
-import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, type MemberInfo } from './snapshot-envelope.js';
+import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, snapshotEnvelopeParts, type MemberInfo } from './snapshot-envelope.js';
 
 export type { MemberInfo } from './snapshot-envelope.js';
 
@@ -199,6 +199,8 @@ export class RaftNode {
     } catch {
       // step() refuses protocol noise from the network (stale or foreign messages) with a typed
       // error; the member just carries on. Proposals throw to their caller directly, not here.
+      // But a snapshot the storage cannot read back (to catch up a follower) is a disk fault.
+      if (this.storage.failure) return this.fatal(this.storage.failure);
     }
     this.schedule();
   }
@@ -481,8 +483,9 @@ export class RaftNode {
     return this.removedSelf;
   }
 
-  private snapshotData(): Uint8Array {
-    return encodeSnapshotEnvelope({ members: [...this.members.values()], removed: [...this.removedIds] }, this.options.application.snapshot());
+  /** The snapshot's data in two parts (header, application's bytes) that storage writes end to end, so the application's state is not copied once more. */
+  private snapshotData(): Uint8Array[] {
+    return snapshotEnvelopeParts({ members: [...this.members.values()], removed: [...this.removedIds] }, this.options.application.snapshot());
   }
 
   private restoreSnapshot(data: Uint8Array, index: number): void {

@@ -24,13 +24,24 @@ export interface SnapshotHeader {
 
 const headerLengthBytes = 4;
 
+/**
+ * The envelope as two parts to lay end to end: the header (with its length) and the application's
+ * bytes themselves, not copied (a snapshot is as large as the application's state).
+ */
+export function snapshotEnvelopeParts(header: SnapshotHeader, app: Uint8Array): [Uint8Array, Uint8Array] {
+  const json = new TextEncoder().encode(JSON.stringify({ members: header.members.map((m) => [m.raftId, m.addr, m.nodeId]), removed: header.removed }));
+  const head = new Uint8Array(headerLengthBytes + json.length);
+  new DataView(head.buffer).setUint32(0, json.length, true);
+  head.set(json, headerLengthBytes);
+  return [head, app];
+}
+
 /** Prefixes the application's snapshot with the header. */
 export function encodeSnapshotEnvelope(header: SnapshotHeader, app: Uint8Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify({ members: header.members.map((m) => [m.raftId, m.addr, m.nodeId]), removed: header.removed }));
-  const out = new Uint8Array(headerLengthBytes + json.length + app.length);
-  new DataView(out.buffer).setUint32(0, json.length, true);
-  out.set(json, headerLengthBytes);
-  out.set(app, headerLengthBytes + json.length);
+  const [head] = snapshotEnvelopeParts(header, app);
+  const out = new Uint8Array(head.length + app.length);
+  out.set(head);
+  out.set(app, head.length);
   return out;
 }
 

@@ -2,11 +2,17 @@
  * Raft storage on disk: a MemoryStorage in front (what raft reads), the WAL and snapshot files
  * behind (what survives a crash). Everything is made durable before the memory copy changes, as
  * raft requires: a Ready's hard state and entries are persisted before its messages are sent.
+ *
+ * The memory copy holds a snapshot's metadata only. Its data is as large as the application's whole
+ * state and raft needs it only to catch up a follower that fell behind the log, so `snapshot()` reads
+ * it back from the snapshot file then (kept while someone still holds it, see `snapshotData`).
  */
 import { join } from 'node:path';
+import { assert } from '../../../lib/assert.js';
 import { ErrorCode, TsswarmError } from '../../../lib/errors.js';
+import { RaftError } from '../errors.js';
 import { MemoryStorage, emptySnapshot, type InitialState, type Storage } from '../storage.js';
-import type { ConfState, Entry, HardState, Snapshot } from '../types.js';
+import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from '../types.js';
 import { SnapshotFiles } from './snapshot-files.js';
 import { Wal, entriesAfterSnapshot, type WalOptions } from './wal.js';
 import type { WalRecord } from './record.js';
@@ -21,6 +27,11 @@ export interface PersistRequest {
 
 /** A member's durable raft storage. */
 export class DiskStorage implements Storage {
+  /** The data of the newest snapshot while something else (a message being sent) still holds it. */
+  private snapshotData: { readonly index: number; readonly data: WeakRef<Uint8Array> } | undefined;
+  /** Why reading the newest snapshot back failed: the storage can no longer serve raft (fail-stop). */
+  failure: Error | undefined;
+
   private constructor(
     private readonly mem: MemoryStorage,
     private readonly wal: Wal,
@@ -42,12 +53,14 @@ export class DiskStorage implements Storage {
         `raft storage in ${dir}: the log was compacted to index ${mark.index} but no readable snapshot covers it; refusing to start`,
       );
     }
-    const mem = new MemoryStorage(snapshot ?? emptySnapshot());
+    const mem = new MemoryStorage(snapshot ? metadataOnly(snapshot) : emptySnapshot());
     // The snapshot file is saved before its WAL mark: a crash between the two leaves only the file,
     // and the log entries it replaced are still in the WAL.
     mem.append(snapshot ? entriesAfterSnapshot(recovered.entries, snapshot.metadata.index, snapshot.metadata.term) : recovered.entries);
     mem.setHardState(recovered.hardState);
-    return new DiskStorage(mem, wal, snaps, recovered.truncatedBytes);
+    const storage = new DiskStorage(mem, wal, snaps, recovered.truncatedBytes);
+    if (snapshot) storage.remember(snapshot.metadata, snapshot.data);
+    return storage;
   }
 
   initialState(): InitialState {
@@ -65,8 +78,24 @@ export class DiskStorage implements Storage {
   lastIndex(): number {
     return this.mem.lastIndex();
   }
+  /** The newest snapshot; its data is read back from its file unless still in memory. */
   snapshot(): Snapshot {
-    return this.mem.snapshot();
+    const snap = this.mem.snapshot();
+    if (snap.metadata.index === 0) return snap;
+    const held = this.snapshotData?.index === snap.metadata.index ? this.snapshotData.data.deref() : undefined;
+    if (held) return { metadata: snap.metadata, data: held };
+    try {
+      const data = this.snaps.loadSync(snap.metadata);
+      this.remember(snap.metadata, data);
+      return { metadata: snap.metadata, data };
+    } catch (err) {
+      this.failure ??= err as Error;
+      throw err;
+    }
+  }
+
+  private remember(metadata: SnapshotMetadata, data: Uint8Array): void {
+    this.snapshotData = { index: metadata.index, data: new WeakRef(data) };
   }
 
   /** Persists a Ready's snapshot, entries and hard state (one fsync for the WAL part), then applies them. */
@@ -79,7 +108,10 @@ export class DiskStorage implements Storage {
     for (const entry of request.entries) records.push({ type: 'entry', entry });
     if (request.hardState) records.push({ type: 'hardState', hardState: request.hardState });
     if (records.length > 0) await this.wal.append(records);
-    if (request.snapshot) this.mem.applySnapshot(request.snapshot);
+    if (request.snapshot) {
+      this.mem.applySnapshot(metadataOnly(request.snapshot));
+      this.remember(request.snapshot.metadata, request.snapshot.data);
+    }
     this.mem.append(request.entries);
     if (request.hardState) this.mem.setHardState(request.hardState);
   }
@@ -87,15 +119,24 @@ export class DiskStorage implements Storage {
   /**
    * Takes a snapshot of the application's state at `index` (already applied) and compacts the log
    * up to `compactTo` (default: the snapshot; lower keeps entries for followers that lag a little),
-   * deleting WAL segments that only hold compacted entries.
+   * deleting WAL segments that only hold compacted entries. The data may come in parts (laid end to
+   * end in the file, never joined in memory); it is not kept in memory.
    */
-  async compact(index: number, confState: ConfState, data: Uint8Array, compactTo = index): Promise<Snapshot> {
-    const snapshot = this.mem.createSnapshot(index, confState, data);
-    await this.snaps.save(snapshot);
-    await this.wal.append([{ type: 'snapshot', index, term: snapshot.metadata.term }]);
+  async compact(index: number, confState: ConfState, data: Uint8Array | readonly Uint8Array[], compactTo = index): Promise<SnapshotMetadata> {
+    const parts = data instanceof Uint8Array ? [data] : data;
+    const current = this.mem.snapshot().metadata.index;
+    if (index <= current) throw new RaftError('snapshotOutOfDate', `snapshot at ${index} is not newer than ${current}`);
+    const term = this.mem.term(index);
+    assert(term !== undefined, `no term for snapshot index ${index}`);
+    const metadata = { index, term, confState };
+    // The file first: snapshot() reads the data of the snapshot the memory copy names.
+    await this.snaps.saveParts(metadata, parts);
+    this.mem.createSnapshot(index, confState, new Uint8Array());
+    if (parts.length === 1) this.remember(metadata, parts[0] as Uint8Array);
+    await this.wal.append([{ type: 'snapshot', index, term }]);
     if (compactTo >= this.mem.firstIndex()) this.mem.compact(compactTo);
     await this.wal.releaseTo(compactTo);
-    return snapshot;
+    return metadata;
   }
 
   /** fsyncs done by the WAL so far. */
@@ -112,4 +153,9 @@ export class DiskStorage implements Storage {
   close(): Promise<void> {
     return this.wal.close();
   }
+}
+
+/** A snapshot without its data, for the memory copy. */
+function metadataOnly(snapshot: Snapshot): Snapshot {
+  return { metadata: snapshot.metadata, data: new Uint8Array() };
 }

@@ -41,46 +41,77 @@ function getU64(view: DataView, at: number): number {
   return view.getUint32(at, true) + view.getUint32(at + 4, true) * two32;
 }
 
-function frame(type: RecordType, payload: Uint8Array): Uint8Array {
-  assert(payload.length <= maxRecordPayloadBytes, `record payload of ${payload.length} bytes over the limit`);
-  const out = new Uint8Array(recordHeaderBytes + payload.length);
-  const view = new DataView(out.buffer);
-  out[8] = type;
-  out.set(payload, recordHeaderBytes);
-  view.setUint32(0, payload.length, true);
-  view.setUint32(4, crc32c(out.subarray(8)), true);
-  return out;
+/** Bytes of a record's payload. */
+function payloadBytes(record: WalRecord): number {
+  switch (record.type) {
+    case 'entry':
+      return 17 + record.entry.data.length;
+    case 'hardState':
+      return 24;
+    case 'snapshot':
+      return 16;
+  }
+}
+
+/** Bytes `record` takes in a segment, framing included. */
+export function recordBytes(record: WalRecord): number {
+  const length = payloadBytes(record);
+  assert(length <= maxRecordPayloadBytes, `record payload of ${length} bytes over the limit`);
+  return recordHeaderBytes + length;
+}
+
+/**
+ * Encodes `record` into `out` at `at` (which must have recordBytes(record) bytes free there) and
+ * returns the offset after it. A batch of records goes into one buffer this way, without a payload
+ * and a frame allocated per record on the way.
+ */
+export function encodeRecordInto(record: WalRecord, out: Uint8Array, at: number): number {
+  const end = at + recordBytes(record);
+  assert(end <= out.length, `record of ${end - at} bytes does not fit at ${at} of ${out.length}`);
+  const view = new DataView(out.buffer, out.byteOffset + at, end - at);
+  const p = recordHeaderBytes;
+  switch (record.type) {
+    case 'entry': {
+      const e = record.entry;
+      out[at + 8] = RecordType.entry;
+      putU64(view, p, e.term);
+      putU64(view, p + 8, e.index);
+      view.setUint8(p + 16, e.type === 'confChange' ? 1 : 0);
+      out.set(e.data, at + p + 17);
+      break;
+    }
+    case 'hardState':
+      out[at + 8] = RecordType.hardState;
+      putU64(view, p, record.hardState.term);
+      putU64(view, p + 8, record.hardState.vote);
+      putU64(view, p + 16, record.hardState.commit);
+      break;
+    case 'snapshot':
+      out[at + 8] = RecordType.snapshot;
+      putU64(view, p, record.index);
+      putU64(view, p + 8, record.term);
+      break;
+  }
+  view.setUint32(0, end - at - recordHeaderBytes, true);
+  view.setUint32(4, crc32c(out.subarray(at + 8, end)), true);
+  return end;
 }
 
 /** Encodes one record. */
 export function encodeRecord(record: WalRecord): Uint8Array {
-  switch (record.type) {
-    case 'entry': {
-      const e = record.entry;
-      const payload = new Uint8Array(17 + e.data.length);
-      const view = new DataView(payload.buffer);
-      putU64(view, 0, e.term);
-      putU64(view, 8, e.index);
-      payload[16] = e.type === 'confChange' ? 1 : 0;
-      payload.set(e.data, 17);
-      return frame(RecordType.entry, payload);
-    }
-    case 'hardState': {
-      const payload = new Uint8Array(24);
-      const view = new DataView(payload.buffer);
-      putU64(view, 0, record.hardState.term);
-      putU64(view, 8, record.hardState.vote);
-      putU64(view, 16, record.hardState.commit);
-      return frame(RecordType.hardState, payload);
-    }
-    case 'snapshot': {
-      const payload = new Uint8Array(16);
-      const view = new DataView(payload.buffer);
-      putU64(view, 0, record.index);
-      putU64(view, 8, record.term);
-      return frame(RecordType.snapshot, payload);
-    }
-  }
+  const out = new Uint8Array(recordBytes(record));
+  encodeRecordInto(record, out, 0);
+  return out;
+}
+
+/** Encodes records back to back into one buffer. */
+export function encodeRecords(records: readonly WalRecord[]): Uint8Array {
+  let size = 0;
+  for (const r of records) size += recordBytes(r);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const r of records) at = encodeRecordInto(r, out, at);
+  return out;
 }
 
 /** What reading at an offset found. */
@@ -126,7 +157,9 @@ function decodePayload(type: number, payload: Uint8Array): WalRecord | undefined
     if (kind !== 0 && kind !== 1) return undefined;
     return {
       type: 'entry',
-      entry: { term: getU64(view, 0), index: getU64(view, 8), type: kind === 1 ? 'confChange' : 'normal', data: payload.slice(17) },
+      // A copy, never a view: an entry stays in memory until compacted and must not keep the whole
+      // segment it was read from alive (Buffer's slice() would be a view).
+      entry: { term: getU64(view, 0), index: getU64(view, 8), type: kind === 1 ? 'confChange' : 'normal', data: new Uint8Array(payload.subarray(17)) },
     };
   }
   if (type === RecordType.hardState && payload.length === 24) {

@@ -13,7 +13,7 @@ import { mkdir, open, readFile, readdir, rm, truncate, type FileHandle } from 'n
 import { join } from 'node:path';
 import { ErrorCode, TsswarmError } from '../../../lib/errors.js';
 import { emptyHardState, type Entry, type HardState } from '../types.js';
-import { encodeRecord, scanRecord, type WalRecord } from './record.js';
+import { encodeRecords, recordBytes, scanRecord, type WalRecord } from './record.js';
 
 /**
  * A segment grows to about this size before the next one starts. Segments are deleted whole once a
@@ -107,7 +107,8 @@ export interface WalOptions {
 
 /** An open write-ahead log. */
 export class Wal {
-  private pending: { readonly record: WalRecord; readonly bytes: Uint8Array }[] = [];
+  /** Records waiting for the next write; encoded together into one buffer when it starts. */
+  private pending: WalRecord[] = [];
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private flushing = false;
   private failed: Error | undefined;
@@ -176,7 +177,8 @@ export class Wal {
   append(records: readonly WalRecord[]): Promise<void> {
     if (this.closed) return Promise.reject(new TsswarmError(ErrorCode.CLOSED, 'wal is closed'));
     if (this.failed) return Promise.reject(this.failed);
-    for (const r of records) this.pending.push({ record: r, bytes: encodeRecord(r) });
+    for (const r of records) recordBytes(r); // an oversized record fails its caller here, not the batch
+    for (const r of records) this.pending.push(r);
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       if (!this.flushing) void this.flush();
@@ -193,7 +195,7 @@ export class Wal {
       try {
         if (this.size >= this.segmentBytes) await this.rollover();
         if (batch.length > 0) {
-          const bytes = Buffer.concat(batch.map((p) => p.bytes));
+          const bytes = encodeRecords(batch);
           await this.handle.write(bytes);
           this.size += bytes.length;
         }
@@ -201,7 +203,7 @@ export class Wal {
         this.syncs++;
         // Only now may a new segment's head repeat this batch's hard state and mark: written earlier,
         // it would survive a crash that tears the batch (a commit beyond the recovered entries).
-        for (const p of batch) this.track(p.record);
+        for (const r of batch) this.track(r);
         for (const w of waiters) w.resolve();
       } catch (err) {
         // A failed write leaves the file in an unknown state: stop accepting writes (fail-stop).
@@ -224,7 +226,7 @@ export class Wal {
     const handle = await open(join(this.dir, seg.name), 'a');
     const head: WalRecord[] = [{ type: 'hardState', hardState: this.hardState }];
     if (this.snapshotMark) head.push({ type: 'snapshot', index: this.snapshotMark.index, term: this.snapshotMark.term });
-    const bytes = Buffer.concat(head.map(encodeRecord));
+    const bytes = encodeRecords(head);
     await handle.write(bytes);
     await handle.datasync();
     await fsyncDir(this.dir);

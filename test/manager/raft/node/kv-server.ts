@@ -1,7 +1,8 @@
 /**
  * One member of a benchmark key-value cluster: a RaftNode with the KV app, the raft transport on its
  * peer address, and an HTTP API on 127.0.0.1 (PUT /kv/KEY with the value as body answers 204 once
- * the write is applied here; GET /status says whether this member leads).
+ * the write is applied here; GET /status says whether this member leads; GET /memory gives its
+ * process.memoryUsage() and V8 heap spaces).
  *
  *   node dist/test/manager/raft/node/kv-server.js ID MEMBERS CLIENT_PORT DIR [TICK_MS] [ELECTION_TICKS]
  *   MEMBERS = 1=127.0.0.1:7001,2=127.0.0.1:7002,...
@@ -9,12 +10,22 @@
 import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { randomRng } from '../../../../lib/rng.js';
 import { RaftService } from '../../../../proto/index.js';
 import { RaftNode } from '../../../../manager/raft/node/raft-node.js';
 import { KvApp } from './kv-app.js';
 
 const [idText = '', membersText = '', portText = '', dir = '', tickText = '100', electionText = '10'] = process.argv.slice(2);
+if (membersText === '' || dir === '') {
+  // `npx tap test/manager/raft/node` collects every .ts file in the folder, this one too.
+  if (process.env.TAP === '1') {
+    process.stdout.write('1..0 # SKIP kv-server is a member process for benchmarks and tests, not a test\n');
+    process.exit(0);
+  }
+  process.stderr.write('usage: kv-server.js ID MEMBERS CLIENT_PORT DIR [TICK_MS] [ELECTION_TICKS]\n');
+  process.exit(2);
+}
 const id = Number(idText);
 const members = new Map(
   membersText.split(',').map((pair) => {
@@ -41,6 +52,13 @@ const http = createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/status') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ id, leader: node.isLeader, leaderId: node.leaderId, applied: node.appliedIndex, keys: app.data.size }));
+    return;
+  }
+  if (req.method === 'GET' && req.url === '/memory') {
+    // Where this member's memory is: process figures and V8's heap spaces, for the benchmarks.
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ...process.memoryUsage(), spaces }));
     return;
   }
   if (req.method === 'GET' && req.url === '/digest') {

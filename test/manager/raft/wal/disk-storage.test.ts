@@ -91,3 +91,28 @@ t.test('a damaged snapshot that the log was compacted to: refuse to start', asyn
   await writeFile(join(dir, 'snap', snap), new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
   await t.rejects(DiskStorage.open(dir), { code: 'ECORRUPT', message: /compacted to index 2 but no readable snapshot covers it/ });
 });
+
+t.test('a snapshot in parts: not kept in memory, read back whole from its file when raft asks', async (t) => {
+  const dir = await tempDir(t, 'storage');
+  const s = await DiskStorage.open(dir);
+  await s.persist({ entries: [1, 2, 3, 4].map((i) => entry(i, 2)), hardState: { term: 2, vote: 1, commit: 4 } });
+  await s.compact(3, conf, [new TextEncoder().encode('head|'), new TextEncoder().encode('state@3')]);
+  t.same(s.snapshot().metadata, { index: 3, term: 2, confState: conf });
+  t.equal(new TextDecoder().decode(s.snapshot().data), 'head|state@3', 'the parts, end to end');
+  await s.close();
+  const r = await DiskStorage.open(dir);
+  t.equal(new TextDecoder().decode(r.snapshot().data), 'head|state@3', 'and after a restart');
+  await r.close();
+});
+
+t.test('a snapshot damaged after it was saved: snapshot() fails CORRUPT and the storage records the failure', async (t) => {
+  const dir = await tempDir(t, 'storage');
+  const s = await DiskStorage.open(dir);
+  await s.persist({ entries: [entry(1), entry(2), entry(3)] });
+  await s.compact(2, conf, [new Uint8Array([1, 2, 3]), new Uint8Array([4])]);
+  const [snap = ''] = await readdir(join(dir, 'snap'));
+  await writeFile(join(dir, 'snap', snap), new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+  t.throws(() => s.snapshot(), { code: 'ECORRUPT' });
+  t.match(s.failure, { code: 'ECORRUPT' });
+  await s.close();
+});

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { encodeRecord, scanRecord, type WalRecord } from '../../../../manager/raft/wal/record.js';
+import { encodeRecord, encodeRecords, scanRecord, type WalRecord } from '../../../../manager/raft/wal/record.js';
 import { crc32c } from '../../../../manager/raft/wal/crc32c.js';
 
 const records: WalRecord[] = [
@@ -38,6 +38,15 @@ t.test('records survive encode and scan', async (t) => {
     offset = r.next;
   }
   t.same(back, records);
+});
+
+t.test('a batch encoded into one buffer is the records back to back', async (t) => {
+  t.same(new Uint8Array(encodeRecords(records)), concat(records.map(encodeRecord)));
+  const segment = new Uint8Array(encodeRecords(records));
+  const first = scanRecord(segment, 0);
+  t.equal(first.kind, 'record');
+  if (first.kind !== 'record' || first.record.type !== 'entry') return;
+  t.not(first.record.entry.data.buffer, segment.buffer, 'a recovered entry owns its bytes: it does not keep the segment alive');
 });
 
 t.test('a cut-short or zero-padded tail is torn; damage followed by data is corrupt', async (t) => {
