@@ -61,7 +61,7 @@ export async function startHostDaemon(host: LabHost, options: LabDaemonOptions =
   // cgroup mounts runc needs.
   const args = [
     `--net=/run/netns/${host.netns}`,
-    process.execPath, tsswarmdPath,
+    process.execPath, '--heap-growing-percent=50', tsswarmdPath,
     '--data-dir', host.dataDir,
     '--run-dir', host.runDir,
     '--cgroup-parent', host.cgroupParent,
