@@ -140,6 +140,10 @@ export class ControlClient {
   async leave(force: boolean): Promise<void> {
     await this.call('swarm', 'leave', { force }, membershipCallTimeoutMs);
   }
+  /** The image pinned to its registry digest, or as given with a warning (Swarm.ResolveImage). */
+  resolveImage(image: string): Promise<{ image: string; warning: string }> {
+    return this.call('swarm', 'resolveImage', { image }, membershipCallTimeoutMs);
+  }
   info(): Promise<SwarmInfo> {
     return this.call('swarm', 'info', {}, controlCallTimeoutMs);
   }

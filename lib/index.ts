@@ -8,5 +8,5 @@ export { type Logger, createLogger, silentLogger } from './log.js';
 export { BoundedQueue } from './bounded-queue.js';
 export { runCommand, runAttached, type CommandResult, type RunOptions, maxCommandOutputBytes, defaultCommandTimeoutMs } from './run-command.js';
 export { mountsBelow, isMountPoint, unmountBelow } from './mounts.js';
-export { cgroupRoot, removeCgroupTree, isCgroupV2Only, controllerPath } from './cgroups.js';
+export { cgroupRoot, removeCgroupTree, killCgroupProcesses, cgroupKillWaitMs, isCgroupV2Only, controllerPath } from './cgroups.js';
 export { parseBytes, parseNanoCpus, parseDurationMs } from './units.js';

@@ -22,8 +22,14 @@ export const noLbFingerprint = 'none';
 export function lbRules(services: readonly DesiredService[]): string[] {
   const rules: string[] = [];
   for (const s of [...services].sort((a, b) => (a.vip < b.vip ? -1 : a.vip > b.vip ? 1 : 0))) {
-    for (const p of [...s.ports].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1))) {
-      const match = `ip daddr ${s.vip} ${p.protocol} dport ${p.port}`;
+    // The service's known ports first, then every other port and protocol of the VIP (as docker's
+    // IPVS firewall mark does): a service that publishes nothing is still reached by its VIP.
+    const ports: { readonly protocol: string; readonly port: number | undefined }[] = [
+      ...[...s.ports].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1)),
+      { protocol: 'any', port: undefined },
+    ];
+    for (const p of ports) {
+      const match = p.port === undefined ? `ip daddr ${s.vip}` : `ip daddr ${s.vip} ${p.protocol} dport ${p.port}`;
       if (s.backends.length === 0) {
         rules.push(`${match} ${p.protocol === 'tcp' ? 'reject with tcp reset' : 'reject'}`);
       } else if (s.backends.length === 1) {

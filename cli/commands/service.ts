@@ -71,6 +71,17 @@ function addCommonFlags(cmd: Command): Command {
 }
 
 /** Network references in `attachments` replaced by network IDs (docker resolves them in the CLI). */
+/**
+ * Pins `image` to the digest its registry serves now, as docker does at create and update; prints
+ * the daemon's warning when no registry answered and keeps the reference as given.
+ */
+async function pinImage(control: ControlClient, image: string): Promise<string> {
+  if (image.includes('@')) return image;
+  const resolved = await control.resolveImage(image);
+  if (resolved.warning !== '') process.stderr.write(`warning: ${resolved.warning}\n`);
+  return resolved.image || image;
+}
+
 async function resolveNetworks(control: ControlClient, attachments: readonly NetworkAttachmentConfig[]): Promise<NetworkAttachmentConfig[]> {
   if (attachments.length === 0) return [];
   const { resolveNetwork } = await import('../network-view.js');
@@ -173,7 +184,9 @@ function createCommand(): Command {
       const spec = f.createSpec(image, command, flags, flagContext());
       await withControl(cmd, async (control) => {
         const networks = await resolveNetworks(control, spec.task?.networks ?? []);
-        const service = await control.createService({ ...spec, task: { ...spec.task, networks } });
+        const container = spec.task?.container;
+        const pinned = container ? { ...container, image: await pinImage(control, container.image) } : container;
+        const service = await control.createService({ ...spec, task: { ...spec.task, networks, ...(pinned ? { container: pinned } : {}) } });
         process.stdout.write(`${service.id}\n`);
         if (!flags.detach) await waitForService(control, service.id, spec.annotations?.name || service.id, flags.quiet === true);
       });
@@ -351,7 +364,9 @@ function updateCommand(): Command {
           const networks = await Promise.all(
             (spec.task?.networks ?? []).map(async (n) => (added.has(n) ? ((await resolveNetworks(control, [n]))[0] ?? n) : n)),
           );
-          await control.updateService({ serviceId: service.id, serviceVersion: version, spec: { ...spec, task: { ...spec.task, networks } } });
+          const container = spec.task?.container;
+          const pinned = container && flags.image !== undefined ? { ...container, image: await pinImage(control, container.image) } : container;
+          await control.updateService({ serviceId: service.id, serviceVersion: version, spec: { ...spec, task: { ...spec.task, networks, ...(pinned ? { container: pinned } : {}) } } });
         }
         process.stdout.write(`${ref}\n`);
         if (!detach) await waitForService(control, service.id, ref, quiet === true);

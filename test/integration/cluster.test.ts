@@ -111,10 +111,14 @@ t.test('kill -9 the leader: another leads within 3 s; the killed one goes Down, 
 });
 
 t.test('promote, demote, drain, labels: visible on every manager', async (t) => {
-  t.equal((await on('h1', 'node', 'promote', 'h4')).code, 0, 'promote h4');
-  t.equal((await on('h1', 'node', 'update', '--availability', 'drain', 'h5')).code, 0, 'drain h5');
-  t.equal((await on('h2', 'node', 'update', '--label-add', 'zone=b', '--label-add', 'ssd', 'h5')).code, 0, 'labels on h5');
-  t.equal((await on('h3', 'node', 'update', '--label-rm', 'written', 'h5')).code, 0, 'label removed');
+  const ok = async (what: string, r: Promise<CliResult>): Promise<void> => {
+    const res = await r;
+    t.equal(res.code, 0, `${what}: ${res.stderr.trim()}`);
+  };
+  await ok('promote h4', on('h1', 'node', 'promote', 'h4'));
+  await ok('drain h5', on('h1', 'node', 'update', '--availability', 'drain', 'h5'));
+  await ok('labels on h5', on('h2', 'node', 'update', '--label-add', 'zone=b', '--label-add', 'ssd', 'h5'));
+  await ok('label removed', on('h3', 'node', 'update', '--label-rm', 'written', 'h5'));
   await eventually('h4 a reachable manager', () => nodes('h1'), (rows) => rows.find((r) => r.host === 'h4')?.manager === 'Reachable', 20_000);
   const demote = await on('h4', 'node', 'demote', 'h2');
   t.equal(demote.code, 0, `demote h2 from the new manager h4: ${demote.stderr}`);

@@ -119,6 +119,30 @@ t.test('a killed worker: its tasks move within heartbeat grace + 5 s; back, its 
   t.equal(settled.value, 3, 'no duplicates after the worker came back');
 });
 
+t.test('a service reaches another by name over an overlay network; tasks.NAME lists every replica', async (t) => {
+  t.equal((await on('h1', 'network', 'create', '-d', 'overlay', 'appnet')).code, 0, 'network created');
+  const db = await on('h1', 'service', 'create', '--detach', '--name', 'db', '--replicas', '2', '--network', 'appnet', 'busybox', 'sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www');
+  t.equal(db.code, 0, db.stderr);
+  const client = await on('h1', 'service', 'create', '--detach', '--name', 'client', '--network', 'appnet', 'busybox', 'sleep', '600');
+  t.equal(client.code, 0, client.stderr);
+  await eventually('db and client running', async () => [...running(await tasks('db')), ...running(await tasks('client'))], (rows) => rows.length === 3, 60_000);
+  const where = running(await tasks('client'))[0]?.node as string;
+  const cli = (...args: string[]): Promise<CliResult> => tsswarmWith({ env: { TSSWARM_HOST: `unix://${hostSocket(host(where))}` } }, ...args);
+  const containers = JSON.parse((await cli('container', 'ls', '--format', 'json')).stdout) as { id: string; name: string }[];
+  const id = containers.find((c) => c.name.startsWith('client.'))?.id as string;
+  t.ok(id, `the client container runs on ${where}`);
+  const lookup = await eventually('tasks.db resolves to 2 addresses', () => cli('container', 'exec', id, 'nslookup', 'tasks.db'), (r) => new Set(r.stdout.split('Name:').slice(1).join(' ').match(/10\.\d+\.\d+\.\d+/g) ?? []).size === 2, 30_000);
+  t.pass(`tasks.db: ${lookup.value.stdout.replace(/\s+/g, ' ').trim()}`);
+  const answers = new Set<string>();
+  for (let i = 0; i < 12; i++) {
+    // busybox's static wget crashes in a container (glibc NSS); nc speaks HTTP/1.0 just as well.
+    const r = await cli('container', 'exec', id, 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 db 80 | tail -1');
+    if (r.code === 0 && r.stdout.trim() !== '') answers.add(r.stdout.trim());
+  }
+  t.equal(answers.size, 2, `db (its VIP) answered from both replicas: ${[...answers].join(', ')}`);
+  for (const name of ['client', 'db']) t.equal((await on('h1', 'service', 'rm', name)).code, 0, `${name} removed`);
+});
+
 t.test('bad input is refused and nothing is created', async (t) => {
   const count = async (): Promise<number> => (await on('h1', 'service', 'ls', '-q')).stdout.trim().split('\n').filter((l) => l !== '').length;
   const before = await count();

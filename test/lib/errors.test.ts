@@ -41,6 +41,8 @@ t.test('error codes are stable strings', async (t) => {
     PERMISSION: 'EPERM',
     COMMAND_NOT_FOUND: 'ECMDNOTFOUND',
     COMMAND_NOT_EXECUTABLE: 'ECMDNOEXEC',
+    NO_QUORUM: 'ENOQUORUM',
+    NOT_IN_SWARM: 'ENOTSWARM',
   });
   const values = Object.values(ErrorCode);
   t.equal(new Set(values).size, values.length, 'no two names share a code');

@@ -47,6 +47,11 @@ export interface ContainerConfig {
   readonly stopGracePeriodMs: number;
   /** A network namespace to join (path), or undefined for a new, empty one. */
   readonly netnsPath?: string;
+  /**
+   * Name servers for the container's resolv.conf (netd's DNS on the gateways of its networks);
+   * the host's resolv.conf when left out.
+   */
+  readonly dnsServers?: readonly string[];
   /** Extra files bind-mounted read-only over the rootfs: /etc/hosts, /etc/resolv.conf, /etc/hostname. */
   readonly etcFiles?: { readonly hosts: string; readonly resolvConf: string; readonly hostname: string };
 }

@@ -97,7 +97,12 @@ export class Runtime {
   private async writeEtcFiles(config: ContainerConfig, p: ContainerPaths): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
     const files = { hosts: join(p.etcDir, 'hosts'), resolvConf: join(p.etcDir, 'resolv.conf'), hostname: join(p.etcDir, 'hostname') };
     const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${config.hostname}\n`;
-    const resolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    // On overlay networks the names are answered by netd's DNS on the gateways (service names,
+    // tasks.NAME, and other names forwarded to the host's resolvers).
+    const resolv =
+      config.dnsServers !== undefined && config.dnsServers.length > 0
+        ? `${config.dnsServers.map((s) => `nameserver ${s}`).join('\n')}\noptions ndots:0\n`
+        : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
     await writeFile(files.hosts, hosts);
     await writeFile(files.resolvConf, resolv);
     await writeFile(files.hostname, `${config.hostname}\n`);

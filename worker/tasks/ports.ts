@@ -47,14 +47,20 @@ export interface TaskNetworks {
  * (which ContainerCreateRequest cannot carry yet), through the runtime with the same config rules
  * plus the namespace path.
  */
-export async function createTaskContainer(engine: TaskEngine, images: TaskImages, request: ContainerCreateRequest, netnsPath: string | undefined): Promise<string> {
+export async function createTaskContainer(
+  engine: TaskEngine,
+  images: TaskImages,
+  request: ContainerCreateRequest,
+  netnsPath: string | undefined,
+  dnsServers: readonly string[] = [],
+): Promise<string> {
   if (netnsPath === undefined) return engine.create(request);
   validateContainerName(request.name);
   if (!netnsPath.startsWith('/')) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `network namespace path ${JSON.stringify(netnsPath)} must be absolute`);
   const image = await images.resolve(request.image);
   const [runtime, layerDirs] = await Promise.all([images.runtimeConfig(request.image), images.layerDirs(request.image)]);
   const id = newId();
-  const config = { ...containerConfigFor(request, runtime, id, request.name), netnsPath };
+  const config = { ...containerConfigFor(request, runtime, id, request.name), netnsPath, ...(dnsServers.length > 0 ? { dnsServers } : {}) };
   await engine.runtime.create({ config, image: request.image, imageId: image.id, lowerDirs: layerDirs, autoRemove: false });
   return id;
 }

@@ -240,10 +240,11 @@ export class TaskController {
         const { request, ignored } = containerRequestFor(task);
         if (ignored.length > 0) this.ctx.log.warn({ task: task.id }, `running the task without ${ignored.join(', ')} (not supported by this worker yet)`);
         await this.ensureImage(request.image);
-        const netns = await this.ctx.networks?.attach(task, this.ctx.networkObjects());
+        const networks = this.ctx.networkObjects();
+        const netns = await this.ctx.networks?.attach(task, networks);
         let id: string;
         try {
-          id = await createTaskContainer(this.ctx.engine, this.ctx.images, request, netns);
+          id = await createTaskContainer(this.ctx.engine, this.ctx.images, request, netns, netns === undefined ? [] : dnsServersOf(task, networks));
         } catch (err) {
           // A container of this task made by an earlier run whose report never got out: use it.
           if (!isTsswarmError(err, ErrorCode.ALREADY_EXISTS)) throw err;
@@ -384,4 +385,17 @@ export class TaskController {
     this.forgetContainer();
     this.ctx.log.info({ task: this.taskId, container: id }, 'removed the container of a task that left the node');
   }
+}
+
+/** The gateways of the task's networks (not ingress): where netd answers its DNS queries. */
+export function dnsServersOf(task: Task, networks: ReadonlyMap<string, Network>): string[] {
+  const out: string[] = [];
+  for (const attachment of task.networks) {
+    const network = networks.get(attachment.networkId);
+    if (network === undefined || network.spec?.ingress === true) continue;
+    const gateway = network.ipam?.configs[0]?.gateway ?? '';
+    const address = gateway.split('/')[0] ?? '';
+    if (address !== '' && !out.includes(address)) out.push(address);
+  }
+  return out;
 }
