@@ -174,10 +174,7 @@ export class SwarmNode {
         });
         this.startAgent();
       } catch (err) {
-        await this.stopRoles();
-        this.state = undefined;
-        this.tls = undefined;
-        await removeNodeState(this.options.dataDir);
+        await this.abandon();
         throw err;
       }
       this.options.log.info({ nodeId, clusterId, advertiseAddr }, 'swarm initialized');
@@ -218,15 +215,20 @@ export class SwarmNode {
         await saveNodeState(this.options.dataDir, this.state);
         this.startAgent();
       } catch (err) {
-        await this.stopRoles();
-        this.state = undefined;
-        this.tls = undefined;
-        await removeNodeState(this.options.dataDir);
+        await this.abandon();
         throw err;
       }
       this.options.log.info({ nodeId: tls.identity.nodeId, role, remote }, 'joined the swarm');
       return { nodeId: tls.identity.nodeId, clusterId: tls.identity.clusterId, role: role === 'manager' ? NodeRole.MANAGER : NodeRole.WORKER };
     });
+  }
+
+  /** Undoes a failed init or join: nothing of the swarm stays. */
+  private async abandon(): Promise<void> {
+    await this.stopRoles();
+    this.state = undefined;
+    this.tls = undefined;
+    await removeNodeState(this.options.dataDir);
   }
 
   /** Asks a manager to add this one to the raft group, then starts the raft member. */

@@ -3,10 +3,8 @@
  * TsswarmError travels as its status and code (lib/rpc-errors); anything else becomes INTERNAL with
  * its message only, never a stack, and is logged.
  */
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { isTsswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { toServiceError } from '../../lib/rpc-errors.js';
+import { unaryHandlers } from './unary.js';
 import type { ControlServer } from '../../proto/index.js';
 import type { ControlApi } from './control-api.js';
 
@@ -18,17 +16,7 @@ export type NodeClusterControlServer = Pick<ControlServer, 'getNode' | 'listNode
  * methods' handlers into `server.addService(ControlService, {...})`.
  */
 export function controlHandlers(api: ControlApi, log?: Logger): NodeClusterControlServer {
-  const unary =
-    <Req, Res>(method: string, fn: (request: Req) => Promise<Res>) =>
-    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-      fn(call.request).then(
-        (response) => callback(null, response),
-        (err: unknown) => {
-          if (!isTsswarmError(err)) log?.error({ err, method }, 'control API call failed unexpectedly');
-          callback(toServiceError(err));
-        },
-      );
-    };
+  const unary = unaryHandlers(log);
   return {
     getNode: unary('GetNode', (r) => api.getNode(r)),
     listNodes: unary('ListNodes', (r) => api.listNodes(r)),

@@ -4,10 +4,8 @@
  * code (lib/rpc-errors); anything else becomes INTERNAL with its message only, never a stack, and is
  * logged.
  */
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { isTsswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { toServiceError } from '../../lib/rpc-errors.js';
+import { unaryHandlers } from './unary.js';
 import type { ControlServer } from '../../proto/index.js';
 import type { ServiceControlApi } from './service-control-api.js';
 
@@ -33,17 +31,7 @@ export type ServiceTaskNetworkControlServer = Pick<
  * `controlHandlers(...)` into `server.addService(ControlService, {...})`.
  */
 export function serviceControlHandlers(api: ServiceControlApi, log?: Logger): ServiceTaskNetworkControlServer {
-  const unary =
-    <Req, Res>(method: string, fn: (request: Req) => Promise<Res>) =>
-    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-      fn(call.request).then(
-        (response) => callback(null, response),
-        (err: unknown) => {
-          if (!isTsswarmError(err)) log?.error({ err, method }, 'control API call failed unexpectedly');
-          callback(toServiceError(err));
-        },
-      );
-    };
+  const unary = unaryHandlers(log);
   return {
     getService: unary('GetService', (r) => api.getService(r)),
     listServices: unary('ListServices', (r) => api.listServices(r)),

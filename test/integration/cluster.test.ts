@@ -7,6 +7,7 @@
 import t from 'tap';
 import { connect } from 'node:net';
 import { labDown, labUp, startHostDaemon, stopHostDaemon, hostSocket, hostLogFile, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
+import { eventually } from '../helpers/eventually.js';
 import { repoRoot, tsswarmWith, type CliResult } from '../helpers/cli.js';
 import { join } from 'node:path';
 import { runCommand } from '../../lib/run-command.js';
@@ -42,22 +43,6 @@ async function nodes(via: string): Promise<Row[]> {
       const [h, status, availability, manager] = line.split('|');
       return { host: h ?? '', status: status ?? '', availability: availability ?? '', manager: manager ?? '' };
     });
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ value: T; ms: number }> {
-  const start = Date.now();
-  let last: T | undefined;
-  let lastErr: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      last = await fn();
-      if (ok(last)) return { value: last, ms: Date.now() - start };
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(last)} ${String(lastErr ?? '')}`);
 }
 
 const leaderOf = (rows: Row[]): string | undefined => rows.find((r) => r.manager === 'Leader')?.host;

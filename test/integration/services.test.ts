@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
 import { labDown, labUp, hostSocket, startHostDaemon, stopHostDaemon, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
 import { ImageService } from '../../worker/images/image-service.js';
+import { eventually } from '../helpers/eventually.js';
 import { tsswarmWith, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -47,22 +48,6 @@ async function tasks(service: string): Promise<TaskRow[]> {
 }
 
 const running = (rows: TaskRow[]): TaskRow[] => rows.filter((r) => r.desired.toLowerCase() === 'running' && r.current.toLowerCase().startsWith('running'));
-
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ value: T; ms: number }> {
-  const start = Date.now();
-  let last: T | undefined;
-  let lastErr: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      last = await fn();
-      if (ok(last)) return { value: last, ms: Date.now() - start };
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(last)} ${String(lastErr ?? '')}`);
-}
 
 t.test('the test image is loaded on every host', async (t) => {
   const dir = await tempDir(t, 'services-image');
