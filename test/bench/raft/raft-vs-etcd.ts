@@ -97,9 +97,10 @@ async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = recoverT
   throw new Error('timed out');
 }
 
-async function ourCluster(base: string, tickMs: number, electionTicks: number): Promise<{ members: OurMember[]; spec: string }> {
+/** A fresh 3-member cluster in BASE/LABEL-*: each part of the run starts from empty data. */
+async function ourCluster(base: string, label: string, tickMs: number, electionTicks: number): Promise<{ members: OurMember[]; spec: string }> {
   const members: OurMember[] = [];
-  for (const id of [1, 2, 3]) members.push({ id, peer: `127.0.0.1:${await freeLoopbackPort()}`, clientPort: await freeLoopbackPort(), dir: join(base, `${tickMs}-m${id}`), proc: undefined });
+  for (const id of [1, 2, 3]) members.push({ id, peer: `127.0.0.1:${await freeLoopbackPort()}`, clientPort: await freeLoopbackPort(), dir: join(base, `${label}-${tickMs}-m${id}`), proc: undefined });
   const spec = members.map((m) => `${m.id}=${m.peer}`).join(',');
   for (const m of members) startOurs(m, spec, tickMs, electionTicks);
   return { members, spec };
@@ -120,7 +121,7 @@ async function stopAll(procs: readonly (ChildProcess | undefined)[]): Promise<vo
 
 /** Kill -9 the leader, time until a put commits through a survivor; restart the victim; repeat. */
 async function failover(base: string, tickMs: number, electionTicks: number): Promise<number[]> {
-  const { members, spec } = await ourCluster(base, tickMs, electionTicks);
+  const { members, spec } = await ourCluster(base, 'failover', tickMs, electionTicks);
   const times: number[] = [];
   try {
     await waitFor(() => ourLeader(members));
@@ -196,7 +197,7 @@ async function etcdLeader(endpoints: readonly string[]): Promise<string> {
 async function throughput(base: string): Promise<Comparison[]> {
   const oursResults = new Map<number, Result>();
   const etcdResults = new Map<number, Result>();
-  const { members } = await ourCluster(base, 100, 10);
+  const { members } = await ourCluster(base, 'throughput', 100, 10);
   try {
     const leader = await waitFor(() => ourLeader(members));
     for (const n of concurrencies) {
