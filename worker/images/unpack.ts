@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
@@ -95,6 +95,47 @@ export const tarExtractArgs = (dest: string): string[] => [
 ];
 
 /**
+ * tar's stdin as the end of a pipeline that always reads the layer to its end: GNU tar may exit as
+ * soon as it reads the end-of-archive blocks, before the padding after them arrives, which would end
+ * the pipeline with "Premature close" (and leave the diff ID unfinished). Whatever tar no longer
+ * takes is dropped; whether tar succeeded is told by its exit status.
+ */
+function tarSink(stdin: Writable): Writable {
+  let closed = false;
+  let waiting: (() => void) | undefined;
+  const release = (): void => {
+    closed = true;
+    const cb = waiting;
+    waiting = undefined;
+    cb?.();
+  };
+  stdin.on('error', release);
+  stdin.on('close', release);
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (closed) return callback();
+      if (stdin.write(chunk)) return callback();
+      waiting = callback;
+      stdin.once('drain', () => {
+        if (waiting === callback) {
+          waiting = undefined;
+          callback();
+        }
+      });
+    },
+    final(callback) {
+      if (closed) return callback();
+      stdin.end(() => callback());
+    },
+    // The pipeline failed upstream (bad data): close tar's input so that it stops too.
+    destroy(err, callback) {
+      if (!closed) stdin.destroy();
+      callback(err);
+    },
+  });
+}
+
+/**
  * Unpacks `blobPath` into the existing empty directory `dest`. Throws CORRUPT when the content is
  * not a tar or its diff ID differs from `expectedDiffId`; the caller removes `dest` on failure.
  */
@@ -111,18 +152,19 @@ export async function unpackLayer(blobPath: string, dest: string, expectedDiffId
 export async function unpackStream(source: Readable, compression: Compression, dest: string, expectedDiffId: string | undefined, what: string): Promise<UnpackResult> {
   const rewriter = new LayerRewriter();
   const tar = startTool('tar', tarExtractArgs(dest), false);
+  const tarIn = tarSink(tar.stdin);
   let streamError: unknown;
   try {
     if (compression === 'gzip') {
-      await pipeline(source, createGunzip({ chunkSize: 256 * 1024 }), rewriter, tar.stdin);
+      await pipeline(source, createGunzip({ chunkSize: 256 * 1024 }), rewriter, tarIn);
     } else if (compression === 'zstd') {
       const zstd = startTool('zstd', ['-d', '-c', '-q'], true);
       const feed = pipeline(source, zstd.stdin);
       const stdout = zstd.stdout;
       if (stdout === null) throw new TsswarmError(ErrorCode.EXTERNAL, 'zstd: no output stream');
-      await Promise.all([feed, pipeline(stdout, rewriter, tar.stdin), zstd.done]);
+      await Promise.all([feed, pipeline(stdout, rewriter, tarIn), zstd.done]);
     } else {
-      await pipeline(source, rewriter, tar.stdin);
+      await pipeline(source, rewriter, tarIn);
     }
   } catch (err) {
     streamError = err;
