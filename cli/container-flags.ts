@@ -5,9 +5,11 @@
 import { invalidArgument } from '../lib/errors.js';
 import { parseBytes, parseNanoCpus } from '../lib/units.js';
 import type { ContainerCreateRequest, ContainerMount, DeepPartial } from '../proto/index.js';
+import { healthConfigFromFlags, type HealthFlags } from './health-flags.js';
+import { validateVolumeName } from '../worker/volumes/names.js';
 
 /** The options commander collects for run/create. */
-export interface RunFlags {
+export interface RunFlags extends HealthFlags {
   readonly name?: string;
   readonly env?: readonly string[];
   readonly memory?: string;
@@ -48,43 +50,136 @@ export function envEntries(entries: readonly string[], callerEnv: NodeJS.Process
   return out;
 }
 
-/** `-v /host:/ctr[:ro|rw]` → a bind mount. */
-export function parseVolume(text: string): ContainerMount {
-  const parts = text.split(':');
-  const [source = '', target = '', mode] = parts;
-  if (parts.length < 2 || parts.length > 3 || target === '') throw invalidArgument(`invalid volume ${JSON.stringify(text)}: want SOURCE:TARGET[:ro]`);
-  if (!source.startsWith('/')) throw invalidArgument(`named volumes are not supported yet (${JSON.stringify(source)}); give an absolute host path`);
-  if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw invalidArgument(`invalid volume mode ${JSON.stringify(mode)}: use ro or rw`);
-  return { type: 'bind', source, target, readOnly: mode === 'ro', tmpfsSizeBytes: 0, tmpfsMode: 0 };
+/** A mount with nothing set beyond what is given. */
+function mountOf(fields: Partial<ContainerMount> & Pick<ContainerMount, 'type' | 'target'>): ContainerMount {
+  return {
+    source: '',
+    readOnly: false,
+    tmpfsSizeBytes: 0,
+    tmpfsMode: 0,
+    volumeNoCopy: false,
+    volumeDriver: '',
+    volumeDriverOptions: {},
+    volumeLabels: {},
+    ...fields,
+  };
 }
 
-/** `--mount type=bind|tmpfs,source=..,target=..,readonly,tmpfs-size=..,tmpfs-mode=..`. */
-export function parseMount(text: string): ContainerMount {
-  const fields = new Map<string, string>();
-  for (const part of text.split(',')) {
-    const eq = part.indexOf('=');
-    const key = (eq < 0 ? part : part.slice(0, eq)).trim();
-    fields.set(key, eq < 0 ? 'true' : part.slice(eq + 1));
+function checkVolumeSource(source: string, what: string): void {
+  try {
+    validateVolumeName(source);
+  } catch {
+    throw invalidArgument(
+      `${what}: ${JSON.stringify(source)} is not a valid volume name (use [a-zA-Z0-9][a-zA-Z0-9_.-]...); a host directory must be an absolute path`,
+    );
   }
-  const known = new Set(['type', 'source', 'src', 'target', 'destination', 'dst', 'readonly', 'ro', 'tmpfs-size', 'tmpfs-mode']);
+}
+
+/**
+ * `-v /host:/ctr[:ro|rw]` → a bind mount; `-v NAME:/ctr[:ro|rw|nocopy,...]` → a named volume
+ * (created on first use); `-v /ctr` → a new anonymous volume.
+ */
+export function parseVolume(text: string): ContainerMount {
+  const parts = text.split(':');
+  if (parts.length === 1 && text.startsWith('/')) return mountOf({ type: 'volume', target: text });
+  const [source = '', target = '', mode = ''] = parts;
+  if (parts.length < 2 || parts.length > 3 || source === '' || target === '') throw invalidArgument(`invalid volume ${JSON.stringify(text)}: want SOURCE:TARGET[:ro]`);
+  if (!target.startsWith('/')) throw invalidArgument(`invalid volume ${JSON.stringify(text)}: the target ${JSON.stringify(target)} must be an absolute path`);
+  const flags = mode === '' ? [] : mode.split(',');
+  const bind = source.startsWith('/');
+  for (const f of flags) {
+    if (f !== 'ro' && f !== 'rw' && (bind || f !== 'nocopy')) throw invalidArgument(`invalid volume mode ${JSON.stringify(f)}: use ro or rw${bind ? '' : ' (and nocopy)'}`);
+  }
+  if (flags.includes('ro') && flags.includes('rw')) throw invalidArgument(`invalid volume mode ${JSON.stringify(mode)}: ro or rw, not both`);
+  if (bind) return mountOf({ type: 'bind', source, target, readOnly: flags.includes('ro') });
+  checkVolumeSource(source, `-v ${text}`);
+  return mountOf({ type: 'volume', source, target, readOnly: flags.includes('ro'), volumeNoCopy: flags.includes('nocopy') });
+}
+
+/** Splits a --mount value at commas, as docker's CSV reader does: "..." may hold commas. */
+export function splitMountFields(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch === '"') {
+      if (quoted && text[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (ch === ',' && !quoted) {
+      out.push(current);
+      current = '';
+    } else current += ch;
+  }
+  if (quoted) throw invalidArgument(`--mount ${JSON.stringify(text)}: unterminated quote`);
+  out.push(current);
+  return out;
+}
+
+function mountBool(key: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw invalidArgument(`invalid --mount ${key}=${JSON.stringify(value)}: use true or false`);
+}
+
+function keyValue(entry: string, field: string): [string, string] {
+  const eq = entry.indexOf('=');
+  const key = eq < 0 ? entry : entry.slice(0, eq);
+  if (key === '') throw invalidArgument(`invalid --mount ${field}=${JSON.stringify(entry)}: want KEY=VALUE`);
+  return [key, eq < 0 ? '' : entry.slice(eq + 1)];
+}
+
+/**
+ * `--mount type=bind|volume|tmpfs,source=..,target=..[,readonly][,volume-nocopy][,volume-driver=..]
+ * [,volume-opt=k=v]...[,volume-label=k=v]...[,tmpfs-size=..][,tmpfs-mode=..]`; the type is volume
+ * when not given, and a volume mount without a source gets a new anonymous volume.
+ */
+export function parseMount(text: string): ContainerMount {
+  const fields = new Map<string, string | undefined>();
+  const volumeOptions: Record<string, string> = {};
+  const volumeLabels: Record<string, string> = {};
+  for (const part of splitMountFields(text)) {
+    const eq = part.indexOf('=');
+    const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    const value = eq < 0 ? undefined : part.slice(eq + 1);
+    if (key === 'volume-opt' || key === 'volume-label') {
+      const [k, v] = keyValue(value ?? '', key);
+      (key === 'volume-opt' ? volumeOptions : volumeLabels)[k] = v;
+    }
+    fields.set(key, value);
+  }
+  const known = new Set(['type', 'source', 'src', 'target', 'destination', 'dst', 'readonly', 'ro', 'tmpfs-size', 'tmpfs-mode', 'volume-nocopy', 'volume-driver', 'volume-opt', 'volume-label']);
   for (const key of fields.keys()) if (!known.has(key)) throw invalidArgument(`unknown --mount field ${JSON.stringify(key)}`);
   const type = fields.get('type') ?? 'volume';
-  if (type !== 'bind' && type !== 'tmpfs') throw invalidArgument(`--mount type=${type} is not supported yet (use bind or tmpfs)`);
+  if (type !== 'bind' && type !== 'tmpfs' && type !== 'volume') throw invalidArgument(`--mount type=${type} is not supported (use bind, volume or tmpfs)`);
+  const used = [...fields.keys()];
+  const volumeKeys = used.filter((k) => k.startsWith('volume-'));
+  const tmpfsKeys = used.filter((k) => k.startsWith('tmpfs-'));
+  if (type !== 'volume' && volumeKeys.length > 0) throw invalidArgument(`--mount ${volumeKeys[0] ?? ''} is only for type=volume, not type=${type}`);
+  if (type !== 'tmpfs' && tmpfsKeys.length > 0) throw invalidArgument(`--mount ${tmpfsKeys[0] ?? ''} is only for type=tmpfs, not type=${type}`);
   const target = fields.get('target') ?? fields.get('destination') ?? fields.get('dst') ?? '';
   if (!target.startsWith('/')) throw invalidArgument(`--mount needs an absolute target, got ${JSON.stringify(target)}`);
   const source = fields.get('source') ?? fields.get('src') ?? '';
   if (type === 'bind' && !source.startsWith('/')) throw invalidArgument(`--mount type=bind needs an absolute source, got ${JSON.stringify(source)}`);
-  const ro = fields.get('readonly') ?? fields.get('ro');
+  if (type === 'tmpfs' && source !== '') throw invalidArgument('--mount type=tmpfs takes no source');
+  if (type === 'volume' && source !== '') checkVolumeSource(source, '--mount source');
+  const roKey = fields.has('readonly') ? 'readonly' : fields.has('ro') ? 'ro' : undefined;
   const mode = fields.get('tmpfs-mode');
   if (mode !== undefined && !/^[0-7]{3,4}$/.test(mode)) throw invalidArgument(`invalid tmpfs-mode ${JSON.stringify(mode)}: use octal such as 1777`);
-  return {
+  return mountOf({
     type,
     source,
     target,
-    readOnly: ro === 'true' || ro === '1',
+    readOnly: roKey !== undefined && mountBool(roKey, fields.get(roKey)),
     tmpfsSizeBytes: fields.has('tmpfs-size') ? parseBytes(fields.get('tmpfs-size') ?? '', 'tmpfs-size') : 0,
     tmpfsMode: mode !== undefined ? parseInt(mode, 8) : 0,
-  };
+    volumeNoCopy: fields.has('volume-nocopy') && mountBool('volume-nocopy', fields.get('volume-nocopy')),
+    volumeDriver: fields.get('volume-driver') ?? '',
+    volumeDriverOptions: volumeOptions,
+    volumeLabels,
+  });
 }
 
 /** `-l key=value` labels. */
@@ -106,6 +201,7 @@ export function createRequest(image: string, command: readonly string[], flags: 
   if (stopSeconds !== undefined && (!Number.isInteger(stopSeconds) || stopSeconds < 0)) {
     throw invalidArgument(`--stop-timeout must be a whole number of seconds, got ${JSON.stringify(flags.stopTimeout)}`);
   }
+  const healthcheck = healthConfigFromFlags(flags);
   return {
     image,
     name: flags.name ?? '',
@@ -125,5 +221,6 @@ export function createRequest(image: string, command: readonly string[], flags: 
     stopSignal: flags.stopSignal ?? '',
     ...(stopSeconds !== undefined ? { stopTimeout: { seconds: stopSeconds, nanos: 0 }, stopTimeoutSet: true } : {}),
     autoRemove: flags.rm === true,
+    ...(healthcheck !== undefined ? { healthcheck } : {}),
   };
 }

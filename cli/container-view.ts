@@ -10,9 +10,16 @@ export function writeEntry(entry: LogEntry, timestamps: boolean): void {
   (entry.stream === LogStream.STDERR ? process.stderr : process.stdout).write(text);
 }
 
+/** docker's health suffix of a running container's status: ` (healthy)`, ` (health: starting)`, ` (unhealthy)`. */
+export function healthSuffix(health: string): string {
+  if (health === 'starting') return ' (health: starting)';
+  if (health === 'healthy' || health === 'unhealthy') return ` (${health})`;
+  return '';
+}
+
 function stateText(c: ContainerSummary, nowMs: number): string {
   const ago = (t: { seconds: number } | undefined): number => (t ? nowMs - t.seconds * 1000 : 0);
-  if (c.state === ContainerRunState.RUNNING) return `Up ${humanDuration(ago(c.startedAt))}`;
+  if (c.state === ContainerRunState.RUNNING) return `Up ${humanDuration(ago(c.startedAt))}${healthSuffix(c.health)}`;
   if (c.state === ContainerRunState.CREATED) return 'Created';
   return `Exited (${c.exitCode}) ${humanDuration(ago(c.finishedAt))} ago`;
 }

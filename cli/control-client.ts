@@ -12,6 +12,8 @@ import {
   ControlService,
   SwarmService,
   type Cluster,
+  type Config,
+  type ConfigSpec,
   type DeepPartial,
   type ListNodesResponse,
   type ListTasksResponse,
@@ -20,6 +22,8 @@ import {
   type Node,
   type NodeFilters,
   type ObjectFilters,
+  type Secret,
+  type SecretSpec,
   type Service,
   type ServiceFilters,
   type ServiceSpec,
@@ -123,6 +127,24 @@ export class ControlClient {
   }
   async removeNetwork(networkId: string): Promise<void> {
     await this.call('control', 'removeNetwork', { networkId }, controlCallTimeoutMs);
+  }
+  async listSecrets(filters?: DeepPartial<ObjectFilters>): Promise<Secret[]> {
+    return (await this.call<unknown, { secrets: Secret[] }>('control', 'listSecrets', filters ? { filters } : {}, controlCallTimeoutMs)).secrets;
+  }
+  createSecret(spec: DeepPartial<SecretSpec>): Promise<Secret> {
+    return this.call<unknown, { secret?: Secret }>('control', 'createSecret', { spec }, controlCallTimeoutMs).then((r) => present(r.secret, 'created secret'));
+  }
+  async removeSecret(secretId: string): Promise<void> {
+    await this.call('control', 'removeSecret', { secretId }, controlCallTimeoutMs);
+  }
+  async listConfigs(filters?: DeepPartial<ObjectFilters>): Promise<Config[]> {
+    return (await this.call<unknown, { configs: Config[] }>('control', 'listConfigs', filters ? { filters } : {}, controlCallTimeoutMs)).configs;
+  }
+  createConfig(spec: DeepPartial<ConfigSpec>): Promise<Config> {
+    return this.call<unknown, { config?: Config }>('control', 'createConfig', { spec }, controlCallTimeoutMs).then((r) => present(r.config, 'created config'));
+  }
+  async removeConfig(configId: string): Promise<void> {
+    await this.call('control', 'removeConfig', { configId }, controlCallTimeoutMs);
   }
   getCluster(clusterId: string): Promise<Cluster> {
     return this.call<unknown, { cluster?: Cluster }>('control', 'getCluster', { clusterId }, controlCallTimeoutMs).then((r) => present(r.cluster, `cluster ${clusterId}`));

@@ -21,7 +21,13 @@ import {
   type ExecInput,
   type ExecOutput,
   type LogEntry,
+  type Volume,
+  type VolumeCreateRequest,
+  type VolumeListResponse,
+  type VolumePruneRequest,
+  type VolumePruneResponse,
 } from '../proto/index.js';
+
 
 /** Where tsswarmd listens by default. */
 export const defaultSocketPath = '/run/tsswarm/tsswarmd.sock';
@@ -67,8 +73,9 @@ export class EngineClient {
   stop(req: DeepPartial<ContainerStopRequest>): Promise<ContainerWaitResponse> {
     return this.unary('containerStop', req);
   }
-  remove(id: string, force: boolean): Promise<unknown> {
-    return this.unary('containerRemove', { id, force });
+  remove(id: string, force: boolean, removeVolumes = false): Promise<unknown> {
+    return this.unary('containerRemove', { id, force, removeVolumes });
+
   }
   list(all: boolean): Promise<ContainerListResponse> {
     return this.unary('containerList', { all });
@@ -84,6 +91,21 @@ export class EngineClient {
   }
   top(id: string): Promise<ContainerTopResponse> {
     return this.unary('containerTop', { id });
+  }
+  volumeCreate(req: DeepPartial<VolumeCreateRequest>): Promise<Volume> {
+    return this.unary('volumeCreate', req);
+  }
+  volumeList(): Promise<VolumeListResponse> {
+    return this.unary('volumeList', {});
+  }
+  volumeInspect(name: string): Promise<Volume> {
+    return this.unary('volumeInspect', { name });
+  }
+  volumeRemove(name: string, force: boolean): Promise<unknown> {
+    return this.unary('volumeRemove', { name, force });
+  }
+  volumePrune(req: DeepPartial<VolumePruneRequest>): Promise<VolumePruneResponse> {
+    return this.unary('volumePrune', req);
   }
 
   /** Streams log entries to `onEntry`; resolves when the stream ends. */

@@ -11,11 +11,13 @@ import {
   MountType,
   PortProtocol,
   PublishMode,
+  RebalanceMode,
   RestartCondition,
   UpdateFailureAction,
   UpdateOrder,
   timestampFromMs,
   type Duration,
+  type HealthConfig,
   type Mount,
   type NetworkAttachmentConfig,
   type PlacementPreference,
@@ -24,8 +26,11 @@ import {
   type RestartPolicy,
   type ServiceSpec,
   type UpdateConfig,
+  type SecretReference,
+  type ConfigReference,
 } from '../proto/index.js';
 import { envEntries, parseLabels, parseMount } from './container-flags.js';
+import { healthConfigFromFlags, updatedHealthConfig, type HealthFlags } from './health-flags.js';
 
 /** What `--env-file` and `-e NAME` read from the caller (the command passes the real ones). */
 export interface FlagContext {
@@ -44,7 +49,7 @@ export interface UpdateConfigFlags {
 }
 
 /** Flags `create` and `update` share (docker's names, camel-cased by commander). */
-export interface CommonFlags {
+export interface CommonFlags extends HealthFlags {
   readonly replicas?: string;
   readonly maxConcurrent?: string;
   readonly hostname?: string;
@@ -75,6 +80,8 @@ export interface CommonFlags {
   readonly rollbackFailureAction?: string;
   readonly rollbackMonitor?: string;
   readonly rollbackMaxFailureRatio?: string;
+  /** `--rebalance [on|off|default]` (bare: on). */
+  readonly rebalance?: string | boolean;
 }
 
 /** The options commander collects for `service create`. */
@@ -98,6 +105,8 @@ export interface CreateFlags extends CommonFlags {
   readonly capDrop?: readonly string[];
   readonly sysctl?: readonly string[];
   readonly tty?: boolean;
+  readonly secret?: readonly string[];
+  readonly config?: readonly string[];
 }
 
 /** Service modes as users type them. */
@@ -115,6 +124,15 @@ const maxServiceNameChars = 63;
 const restartConditions = { none: RestartCondition.NONE, 'on-failure': RestartCondition.ON_FAILURE, any: RestartCondition.ANY } as const;
 const updateOrders = { 'stop-first': UpdateOrder.STOP_FIRST, 'start-first': UpdateOrder.START_FIRST } as const;
 const failureActions = { pause: UpdateFailureAction.PAUSE, continue: UpdateFailureAction.CONTINUE, rollback: UpdateFailureAction.ROLLBACK } as const;
+const rebalanceModes = { on: RebalanceMode.ON, true: RebalanceMode.ON, off: RebalanceMode.OFF, false: RebalanceMode.OFF, default: RebalanceMode.DEFAULT } as const;
+
+/** `--rebalance [on|off|default]`: whether tasks move to nodes that join or come back (replicated services). */
+function rebalanceFlag(v: string | boolean | undefined, mode: ServiceModeName): { rebalance?: RebalanceMode } {
+  if (v === undefined) return {};
+  const value = v === true ? RebalanceMode.ON : v === false ? RebalanceMode.OFF : choice(rebalanceModes, v.trim().toLowerCase(), '--rebalance');
+  if (mode !== 'replicated' && value !== RebalanceMode.DEFAULT) throw invalidArgument('--rebalance can only be used with replicated mode');
+  return { rebalance: value };
+}
 const endpointModes = { vip: EndpointMode.VIP, dnsrr: EndpointMode.DNSRR } as const;
 const protocols = { tcp: PortProtocol.TCP, udp: PortProtocol.UDP, sctp: PortProtocol.SCTP } as const;
 const publishModes = { ingress: PublishMode.INGRESS, host: PublishMode.HOST } as const;
@@ -204,7 +222,7 @@ function labelsFlag(entries: readonly string[], flag: string): Record<string, st
   }
 }
 
-/** `--mount type=bind|tmpfs,...` (the fields `container run --mount` takes) as a service Mount. */
+/** `--mount type=bind|volume|tmpfs,...` (the fields `container run --mount` takes) as a service Mount. */
 export function parseServiceMount(text: string): Mount {
   let m;
   try {
@@ -213,12 +231,24 @@ export function parseServiceMount(text: string): Mount {
     throw invalidArgument(`--mount ${JSON.stringify(text)}: ${(err as Error).message.replace(/^--mount /, '')}`);
   }
   return {
-    type: m.type === 'tmpfs' ? MountType.TMPFS : MountType.BIND,
+    type: m.type === 'tmpfs' ? MountType.TMPFS : m.type === 'volume' ? MountType.VOLUME : MountType.BIND,
     source: m.source,
     target: m.target,
     readOnly: m.readOnly,
     ...(m.type === 'tmpfs' ? { tmpfsOptions: { sizeBytes: m.tmpfsSizeBytes, mode: m.tmpfsMode } } : {}),
+    ...(m.type === 'volume'
+      ? {
+          volumeOptions: {
+            noCopy: m.volumeNoCopy,
+            labels: m.volumeLabels,
+            ...(m.volumeDriver !== '' || Object.keys(m.volumeDriverOptions).length > 0
+              ? { driverConfig: { name: m.volumeDriver || 'local', options: m.volumeDriverOptions } }
+              : {}),
+          },
+        }
+      : {}),
   };
+
 }
 
 function constraintFlag(text: string, flag: string): string {
@@ -287,20 +317,25 @@ export function parsePublish(text: string, flag = '--publish'): PortConfig[] {
       const eq = part.indexOf('=');
       if (eq <= 0) throw invalidArgument(`${flag}: invalid field ${JSON.stringify(part)} in ${JSON.stringify(text)}: use KEY=VALUE`);
       const key = part.slice(0, eq).trim();
-      if (!['published', 'target', 'protocol', 'mode', 'name'].includes(key)) {
-        throw invalidArgument(`${flag}: unknown field ${JSON.stringify(key)} in ${JSON.stringify(text)}: use published, target, protocol, mode`);
+      if (!['published', 'target', 'protocol', 'mode', 'name', 'mesh'].includes(key)) {
+        throw invalidArgument(`${flag}: unknown field ${JSON.stringify(key)} in ${JSON.stringify(text)}: use published, target, protocol, mode, mesh`);
       }
       fields.set(key, part.slice(eq + 1).trim());
     }
     const target = fields.get('target');
     if (target === undefined) throw invalidArgument(`${flag}: ${JSON.stringify(text)} has no target port (target=PORT)`);
+    const publishMode = choice(publishModes, (fields.get('mode') ?? 'ingress').toLowerCase(), `${flag} mode`);
+    // mesh=local (ours): each host sends the port to its own tasks only, keeping the client's address.
+    const mesh = choice({ all: 'all', local: 'local' } as const, (fields.get('mesh') ?? 'all').toLowerCase(), `${flag} mesh`);
+    if (mesh === 'local' && publishMode !== PublishMode.INGRESS) throw invalidArgument(`${flag}: mesh=local applies to the routing mesh (mode=ingress), not to mode=host`);
     return [
       {
         name: fields.get('name') ?? '',
         targetPort: portNumber(target, flag, text, false),
         publishedPort: fields.has('published') ? portNumber(fields.get('published') ?? '', flag, text, true) : 0,
         protocol: choice(protocols, (fields.get('protocol') ?? 'tcp').toLowerCase(), `${flag} protocol`),
-        publishMode: choice(publishModes, (fields.get('mode') ?? 'ingress').toLowerCase(), `${flag} mode`),
+        publishMode,
+        ...(mesh === 'local' ? { localOnly: true } : {}),
       },
     ];
   }
@@ -414,8 +449,9 @@ export function createSpec(image: string, args: readonly string[], f: CreateFlag
         mounts: (f.mount ?? []).map(parseServiceMount),
         stopSignal: f.stopSignal ?? '',
         ...(f.stopGracePeriod !== undefined ? { stopGracePeriod: durationFlag(f.stopGracePeriod, '--stop-grace-period') } : {}),
-        secrets: [],
-        configs: [],
+        ...healthOf(healthConfigFromFlags(f)),
+        secrets: (f.secret ?? []).map((x) => parseSecretFlag(x)),
+        configs: (f.config ?? []).map((x) => parseConfigFlag(x)),
         tty: f.tty === true,
         openStdin: false,
         readOnly: f.readOnly === true,
@@ -440,6 +476,7 @@ export function createSpec(image: string, args: readonly string[], f: CreateFlag
     },
     ...modeSpec(mode, replicas, f.maxConcurrent !== undefined ? uintFlag(f.maxConcurrent, '--max-concurrent', 1) : replicas),
     ...(job ? {} : { update: updateConfig(updateFlagsOf(f, 'update'), '--update', defaultUpdateConfig()), rollback: updateConfig(updateFlagsOf(f, 'rollback'), '--rollback', defaultUpdateConfig()) }),
+    ...rebalanceFlag(f.rebalance, mode),
     endpoint: {
       mode: f.endpointMode !== undefined ? choice(endpointModes, f.endpointMode, '--endpoint-mode') : EndpointMode.VIP,
       ports: (f.publish ?? []).flatMap((p) => parsePublish(p)),
@@ -449,11 +486,11 @@ export function createSpec(image: string, args: readonly string[], f: CreateFlag
   return spec;
 }
 
-function sysctlFlag(entries: readonly string[]): Record<string, string> {
+function sysctlFlag(entries: readonly string[], flag = '--sysctl'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of entries) {
     const eq = e.indexOf('=');
-    if (eq <= 0) throw invalidArgument(`--sysctl: invalid ${JSON.stringify(e)}: use NAME=VALUE`);
+    if (eq <= 0) throw invalidArgument(`${flag}: invalid ${JSON.stringify(e)}: use NAME=VALUE`);
     out[e.slice(0, eq)] = e.slice(eq + 1);
   }
   return out;
@@ -518,6 +555,16 @@ export interface UpdateFlags extends CommonFlags {
   readonly networkRm?: readonly string[];
   readonly publishAdd?: readonly string[];
   readonly publishRm?: readonly string[];
+  readonly groupAdd?: readonly string[];
+  readonly groupRm?: readonly string[];
+  readonly sysctlAdd?: readonly string[];
+  readonly sysctlRm?: readonly string[];
+  readonly capAdd?: readonly string[];
+  readonly capDrop?: readonly string[];
+  readonly secretAdd?: readonly string[];
+  readonly secretRm?: readonly string[];
+  readonly configAdd?: readonly string[];
+  readonly configRm?: readonly string[];
   readonly init?: string | boolean;
   readonly readOnly?: string | boolean;
   readonly force?: boolean;
@@ -588,7 +635,8 @@ function envKey(entry: string): string {
  */
 export function updatedSpec(current: ServiceSpec, f: UpdateFlags, ctx: FlagContext, opts: { readonly syntaxOnly?: boolean } = {}): ServiceSpec {
   if (f.rollback) {
-    const others = Object.entries(f).filter(([k, v]) => v !== undefined && !['rollback', 'detach', 'quiet'].includes(k) && !(Array.isArray(v) && v.length === 0));
+    // `healthcheck` is true unless --no-healthcheck was given (commander's negated flag).
+    const others = Object.entries(f).filter(([k, v]) => v !== undefined && !['rollback', 'detach', 'quiet'].includes(k) && !(k === 'healthcheck' && v === true) && !(Array.isArray(v) && v.length === 0));
     if (others.length > 0) throw invalidArgument('other flags may not be combined with --rollback');
     return current;
   }
@@ -627,6 +675,19 @@ export function updatedSpec(current: ServiceSpec, f: UpdateFlags, ctx: FlagConte
   const addedKeys = new Set(publishAdd.map((p) => `${p.publishedPort}/${p.protocol}`));
   const ports = [...endpoint.ports.filter((p) => !removers.some((r) => r(p)) && !(p.publishedPort !== 0 && addedKeys.has(`${p.publishedPort}/${p.protocol}`))), ...publishAdd];
 
+  const { secrets, configs } = updatedSecretRefs(c, f);
+
+  const groupRm = new Set(f.groupRm ?? []);
+  const groups = [...c.groups.filter((g) => !groupRm.has(g)), ...(f.groupAdd ?? []).filter((g) => !c.groups.includes(g) || groupRm.has(g))];
+  const sysctls = { ...c.sysctls };
+  for (const k of f.sysctlRm ?? []) delete sysctls[k];
+  Object.assign(sysctls, sysctlFlag(f.sysctlAdd ?? [], '--sysctl-add'));
+  // docker: adding a capability takes it off the drop list, dropping one takes it off the add list.
+  const capAdd = (f.capAdd ?? []).map((x) => capability(x, '--cap-add'));
+  const capDrop = (f.capDrop ?? []).map((x) => capability(x, '--cap-drop'));
+  const capabilityAdd = [...new Set([...c.capabilityAdd.filter((x) => !capDrop.includes(x)), ...capAdd])];
+  const capabilityDrop = [...new Set([...c.capabilityDrop.filter((x) => !capAdd.includes(x)), ...capDrop])];
+
   const init = boolFlag(f.init, '--init');
   const readOnly = boolFlag(f.readOnly, '--read-only');
   const job = isJobMode(mode);
@@ -648,8 +709,15 @@ export function updatedSpec(current: ServiceSpec, f: UpdateFlags, ctx: FlagConte
         mounts,
         stopSignal: f.stopSignal ?? c.stopSignal,
         ...(f.stopGracePeriod !== undefined ? { stopGracePeriod: durationFlag(f.stopGracePeriod, '--stop-grace-period') } : {}),
+        ...healthOf(updatedHealthConfig(c.healthcheck, f)),
         init: init ?? c.init,
         readOnly: readOnly ?? c.readOnly,
+        groups,
+        sysctls,
+        capabilityAdd,
+        capabilityDrop,
+        secrets,
+        configs,
       },
       resources: {
         limits: resources(task.resources?.limits, f.limitMemory, f.limitCpu, f.limitPids, '--limit'),
@@ -683,10 +751,16 @@ export function updatedSpec(current: ServiceSpec, f: UpdateFlags, ctx: FlagConte
           update: updateConfig(updateFlagsOf(f, 'update'), '--update', current.update ?? defaultUpdateConfig()),
           rollback: updateConfig(updateFlagsOf(f, 'rollback'), '--rollback', current.rollback ?? defaultUpdateConfig()),
         }),
+    ...rebalanceFlag(f.rebalance, mode),
     endpoint: { mode: f.endpointMode !== undefined ? choice(endpointModes, f.endpointMode, '--endpoint-mode') : endpoint.mode, ports },
   };
   checkEndpoint(spec);
   return spec;
+}
+
+/** The container spec's healthcheck field for a config (none when undefined). */
+function healthOf(healthcheck: HealthConfig | undefined): { healthcheck?: HealthConfig } {
+  return healthcheck !== undefined ? { healthcheck } : {};
 }
 
 function nonEmpty(text: string, flag: string): string {
@@ -713,4 +787,70 @@ export function parseScaleArgs(args: readonly string[]): [string, number][] {
     if (!/^\d+$/.test(n) || !Number.isSafeInteger(Number(n))) throw invalidArgument(`invalid replicas value ${JSON.stringify(n)} for ${arg.slice(0, eq)}: want a whole number`);
     return [arg.slice(0, eq), Number(n)];
   });
+}
+
+/** Docker's default secret and config file mode. */
+export const defaultSecretFileMode = 0o444;
+
+/**
+ * `--secret` / `--config`: `NAME` or `source=NAME[,target=PATH][,uid=N][,gid=N][,mode=0400]`. The
+ * reference names the object; the command fills in its ID. The target defaults to the name (a
+ * relative target goes under /run/secrets for secrets, under / for configs).
+ */
+function parseFileReference(text: string, flag: string): { source: string; file: { name: string; uid: string; gid: string; mode: number } } {
+  const file = { name: '', uid: '0', gid: '0', mode: defaultSecretFileMode };
+  let source = '';
+  if (!text.includes('=')) source = text.trim();
+  else {
+    for (const part of text.split(',')) {
+      const eq = part.indexOf('=');
+      const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+      const value = eq < 0 ? '' : part.slice(eq + 1).trim();
+      if (key === 'source' || key === 'src') source = value;
+      else if (key === 'target') file.name = value;
+      else if (key === 'uid' || key === 'gid') {
+        if (!/^\d+$/.test(value)) throw invalidArgument(`${flag}: invalid ${key} ${JSON.stringify(value)} in ${JSON.stringify(text)}: use a numeric ID`);
+        file[key] = value;
+      } else if (key === 'mode') {
+        if (!/^0?[0-7]{1,4}$/.test(value)) throw invalidArgument(`${flag}: invalid mode ${JSON.stringify(value)} in ${JSON.stringify(text)}: use octal, e.g. 0400`);
+        file.mode = parseInt(value, 8);
+      } else throw invalidArgument(`${flag}: unknown field ${JSON.stringify(key)} in ${JSON.stringify(text)}: use source, target, uid, gid or mode`);
+    }
+  }
+  if (source === '') throw invalidArgument(`${flag}: ${JSON.stringify(text)} names no source (use NAME or source=NAME)`);
+  if (file.name === '') file.name = source;
+  if (file.name.split('/').includes('..')) throw invalidArgument(`${flag}: target ${JSON.stringify(file.name)} must not contain ".."`);
+  return { source, file };
+}
+
+/** What `--secret` asks for; secretId is empty until the command resolves the name. */
+export function parseSecretFlag(text: string, flag = '--secret'): SecretReference {
+  const { source, file } = parseFileReference(text, flag);
+  return { secretId: '', secretName: source, file };
+}
+
+/** What `--config` asks for; configId is empty until the command resolves the name. */
+export function parseConfigFlag(text: string, flag = '--config'): ConfigReference {
+  const { source, file } = parseFileReference(text, flag);
+  return { configId: '', configName: source, file };
+}
+
+/**
+ * The secret and config references after `--secret-add|rm` and `--config-add|rm`: `-rm` drops the
+ * references to that name or ID; an added reference replaces one with the same target.
+ */
+function updatedSecretRefs(
+  c: { readonly secrets: readonly SecretReference[]; readonly configs: readonly ConfigReference[] },
+  f: UpdateFlags,
+): { secrets: SecretReference[]; configs: ConfigReference[] } {
+  const secretAdd = (f.secretAdd ?? []).map((x) => parseSecretFlag(x, '--secret-add'));
+  const secretRm = new Set(f.secretRm ?? []);
+  const secretTargets = new Set(secretAdd.map((r) => r.file?.name));
+  const configAdd = (f.configAdd ?? []).map((x) => parseConfigFlag(x, '--config-add'));
+  const configRm = new Set(f.configRm ?? []);
+  const configTargets = new Set(configAdd.map((r) => r.file?.name));
+  return {
+    secrets: [...c.secrets.filter((r) => !secretRm.has(r.secretName) && !secretRm.has(r.secretId) && !secretTargets.has(r.file?.name)), ...secretAdd],
+    configs: [...c.configs.filter((r) => !configRm.has(r.configName) && !configRm.has(r.configId) && !configTargets.has(r.file?.name)), ...configAdd],
+  };
 }

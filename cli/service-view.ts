@@ -16,6 +16,7 @@ import {
   UpdateFailureAction,
   UpdateOrder,
   UpdateState,
+  RebalanceMode,
   enumKey,
   type Duration,
   type Node,
@@ -270,6 +271,14 @@ export function taskName(task: Task, service: string): string {
   return `${service}.${task.slot > 0 ? task.slot : task.nodeId}`;
 }
 
+/** The host-mode ports a running task holds: as its worker reported them, else as its endpoint asks. */
+export function taskHostPorts(task: Task): PortConfig[] {
+  if (task.status?.state !== TaskState.RUNNING) return [];
+  const reported = task.status.portStatus?.ports ?? [];
+  if (reported.length > 0) return [...reported];
+  return (task.endpoint?.ports ?? []).filter((p) => p.publishMode === PublishMode.HOST && p.publishedPort > 0);
+}
+
 /** One row of `service ps`, with docker's field names. */
 export interface ServiceTaskRow {
   readonly ID: string;
@@ -280,6 +289,8 @@ export interface ServiceTaskRow {
   readonly CurrentState: string;
   readonly Error: string;
   readonly Ports: string;
+  /** Why the task runs on its node (the scheduler's ranking, or "rebalanced from node X"); JSON and templates only. */
+  readonly Placement: string;
 }
 
 /** What `service ps` needs beside the tasks. */
@@ -343,7 +354,8 @@ export function serviceTaskRows(tasks: readonly Task[], ctx: TaskContext): Servi
       DesiredState: taskStateText(task.desiredState),
       CurrentState: `${taskStateText(state)} ${humanDuration(ctx.nowMs - millisOf(task.status?.timestamp)).toLowerCase()} ago`,
       Error: err === '' ? '' : `"${!ctx.noTrunc && err.length > maxTaskErrorChars ? `${err.slice(0, maxTaskErrorChars - 1)}…` : err}"`,
-      Ports: portsText(task.status?.portStatus?.ports ?? [], true),
+      Ports: portsText(taskHostPorts(task), true),
+      Placement: task.placementReason ?? '',
     };
   });
 }
@@ -362,6 +374,11 @@ function ns(d: Duration | undefined): number {
 
 function isoOf(t: Parameters<typeof millisOf>[0]): string {
   return new Date(millisOf(t)).toISOString();
+}
+
+/** An update state as docker's API spells it: updating, paused, completed, rollback_started, ... */
+export function updateStateText(state: UpdateState): string {
+  return (enumKey(UpdateState, state) ?? 'unknown').toLowerCase();
 }
 
 function lowerKey<T extends Readonly<Record<string, number>>>(table: T, v: number, fallback: string): string {
@@ -393,6 +410,7 @@ function portDocument(p: PortConfig): Record<string, unknown> {
     TargetPort: p.targetPort,
     PublishedPort: p.publishedPort,
     PublishMode: lowerKey(PublishMode, p.publishMode, 'ingress'),
+    ...(p.localOnly === true ? { Mesh: 'local' } : {}),
   };
 }
 
@@ -425,7 +443,21 @@ export function specDocument(spec: ServiceSpec): Record<string, unknown> {
           StopSignal: c?.stopSignal ?? '',
           StopGracePeriod: ns(c?.stopGracePeriod),
           ReadOnly: c?.readOnly ?? false,
+          Secrets: (c?.secrets ?? []).map((r) => ({ File: fileTargetDoc(r.file), SecretID: r.secretId, SecretName: r.secretName })),
+          Configs: (c?.configs ?? []).map((r) => ({ File: fileTargetDoc(r.file), ConfigID: r.configId, ConfigName: r.configName })),
         }),
+        ...(c?.healthcheck
+          ? {
+              Healthcheck: nonEmpty({
+                Test: c.healthcheck.test,
+                Interval: ns(c.healthcheck.interval),
+                Timeout: ns(c.healthcheck.timeout),
+                StartPeriod: ns(c.healthcheck.startPeriod),
+                StartInterval: ns(c.healthcheck.startInterval),
+                Retries: c.healthcheck.retries,
+              }),
+            }
+          : {}),
         Init: c?.init ?? false,
       },
       Resources: {
@@ -464,6 +496,7 @@ export function specDocument(spec: ServiceSpec): Record<string, unknown> {
     ...(spec.update ? { UpdateConfig: updateConfigDocument(spec.update) } : {}),
     ...(spec.rollback ? { RollbackConfig: updateConfigDocument(spec.rollback) } : {}),
     EndpointSpec: { Mode: lowerKey(EndpointMode, spec.endpoint?.mode ?? EndpointMode.VIP, 'vip'), ...((spec.endpoint?.ports.length ?? 0) > 0 ? { Ports: spec.endpoint?.ports.map(portDocument) } : {}) },
+    ...(spec.rebalance !== undefined && spec.rebalance !== RebalanceMode.DEFAULT ? { Rebalance: lowerKey(RebalanceMode, spec.rebalance, 'default') } : {}),
   };
 }
 
@@ -483,7 +516,7 @@ export function serviceDocument(s: Service): Record<string, unknown> {
       ...((s.endpoint?.virtualIps.length ?? 0) > 0 ? { VirtualIPs: s.endpoint?.virtualIps.map((v) => ({ NetworkID: v.networkId, Addr: v.addr })) } : {}),
     },
     ...(u && u.state !== UpdateState.UNKNOWN
-      ? { UpdateStatus: { State: lowerKey(UpdateState, u.state, 'unknown'), ...(u.startedAt ? { StartedAt: isoOf(u.startedAt) } : {}), ...(u.completedAt ? { CompletedAt: isoOf(u.completedAt) } : {}), Message: u.message } }
+      ? { UpdateStatus: { State: updateStateText(u.state), ...(u.startedAt ? { StartedAt: isoOf(u.startedAt) } : {}), ...(u.completedAt ? { CompletedAt: isoOf(u.completedAt) } : {}), Message: u.message } }
       : {}),
   };
 }
@@ -511,7 +544,7 @@ export function prettyService(s: Service, networkNames: ReadonlyMap<string, stri
   else lines.push('Service Mode:\tGlobalJob');
   const u = s.updateStatus;
   if (u && u.state !== UpdateState.UNKNOWN) {
-    lines.push('UpdateStatus:', ` State:\t\t${lowerKey(UpdateState, u.state, 'unknown')}`);
+    lines.push('UpdateStatus:', ` State:\t\t${updateStateText(u.state)}`);
     if (u.startedAt) lines.push(` Started:\t${humanDuration(Date.now() - millisOf(u.startedAt))} ago`);
     if (u.completedAt) lines.push(` Completed:\t${humanDuration(Date.now() - millisOf(u.completedAt))} ago`);
     lines.push(` Message:\t${u.message}`);
@@ -534,6 +567,10 @@ export function prettyService(s: Service, networkNames: ReadonlyMap<string, stri
   };
   updateLines('UpdateConfig', spec?.update, 'Update');
   updateLines('RollbackConfig', spec?.rollback, 'Rollback');
+  if (mode === 'replicated') {
+    const r = spec?.rebalance ?? RebalanceMode.DEFAULT;
+    lines.push(`Rebalance:	${r === RebalanceMode.DEFAULT ? 'default (the cluster setting)' : lowerKey(RebalanceMode, r, 'default')}`);
+  }
   lines.push('ContainerSpec:', ` Image:\t\t${c?.image ?? ''}`);
   if ((c?.args.length ?? 0) > 0) lines.push(` Args:\t\t${c?.args.join(' ')}`);
   if ((c?.env.length ?? 0) > 0) lines.push(` Env:\t\t${c?.env.join(' ')}`);
@@ -542,6 +579,26 @@ export function prettyService(s: Service, networkNames: ReadonlyMap<string, stri
   lines.push(` Init:\t\t${c?.init ? 'true' : 'false'}`);
   if (c?.stopGracePeriod) lines.push(` StopGracePeriod: ${goDuration(c.stopGracePeriod)}`);
   if (c?.stopSignal) lines.push(` StopSignal:\t${c.stopSignal}`);
+  const h = c?.healthcheck;
+  if (h && h.test.length > 0) {
+    if (h.test[0] === 'NONE') lines.push(' Healthcheck:\tnone');
+    else {
+      lines.push(' Healthcheck:');
+      if (h.test.length > 1) lines.push(`  Test:\t\t${h.test.slice(1).join(' ')}`);
+      if (h.interval) lines.push(`  Interval:\t${goDuration(h.interval)}`);
+      if (h.timeout) lines.push(`  Timeout:\t${goDuration(h.timeout)}`);
+      if (h.startPeriod) lines.push(`  StartPeriod:\t${goDuration(h.startPeriod)}`);
+      if (h.retries) lines.push(`  Retries:\t${h.retries}`);
+    }
+  }
+  if ((c?.secrets.length ?? 0) > 0) {
+    lines.push('Secrets:');
+    for (const r of c?.secrets ?? []) lines.push(` Target:\t${r.file?.name ?? ''}`, `  Source:\t${r.secretName}`);
+  }
+  if ((c?.configs.length ?? 0) > 0) {
+    lines.push('Configs:');
+    for (const r of c?.configs ?? []) lines.push(` Target:\t${r.file?.name ?? ''}`, `  Source:\t${r.configName}`);
+  }
   if ((c?.mounts.length ?? 0) > 0) {
     lines.push('Mounts:');
     for (const m of c?.mounts ?? []) lines.push(` Target:\t${m.target}`, `  Source:\t${m.source}`, `  ReadOnly:\t${m.readOnly}`, `  Type:\t\t${lowerKey(MountType, m.type, 'bind')}`);
@@ -567,7 +624,13 @@ export function prettyService(s: Service, networkNames: ReadonlyMap<string, stri
     lines.push('Ports:');
     for (const p of ports) {
       lines.push(` PublishedPort = ${p.publishedPort}`, `  Protocol = ${protocolName(p.protocol)}`, `  TargetPort = ${p.targetPort}`, `  PublishMode = ${lowerKey(PublishMode, p.publishMode, 'ingress')}`);
+      if (p.localOnly === true) lines.push('  Mesh = local (this host\'s tasks only; client address kept)');
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A secret's or config's file target as docker's JSON shows it (Mode as a number, e.g. 292 for 0444). */
+function fileTargetDoc(f: { readonly name: string; readonly uid: string; readonly gid: string; readonly mode: number } | undefined): Record<string, unknown> {
+  return { Name: f?.name ?? '', UID: f?.uid ?? '0', GID: f?.gid ?? '0', Mode: f?.mode ?? 0o444 };
 }

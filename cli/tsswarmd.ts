@@ -24,6 +24,7 @@ import { SwarmNode } from '../daemon/swarm-node.js';
 import { addSwarmServices } from '../daemon/local-services.js';
 import { hostPlaceOf } from '../netd/index.js';
 import { version } from './version.js';
+import { engineTaskLogs } from '../worker/tasks/task-logs.js';
 
 interface DaemonFlags {
   dataDir: string;
@@ -75,7 +76,10 @@ const program = new Command('tsswarmd')
       engineVersion: version,
       engine,
       images,
+      taskLogs: engineTaskLogs(engine),
       netdPlace: hostPlaceOf(flags.netns),
+      // Per-task tmpfs mounts for secrets and configs: under the runtime folder, never the data folder.
+      secretsDir: join(flags.runDir, 'secrets'),
       rng: seededRng(randomInt(2 ** 31)),
       log: log.child({ component: 'swarm' }),
     });
@@ -89,6 +93,7 @@ const program = new Command('tsswarmd')
     log.info('shutting down; containers keep running');
     await server.close();
     await swarm.close();
+    engine.close();
   });
 
 await runProgram(program, process.argv);

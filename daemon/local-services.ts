@@ -7,7 +7,7 @@ import type { Server, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { toServiceError } from '../lib/rpc-errors.js';
-import { ControlService, SwarmService, type ControlServer, type SwarmServer } from '../proto/index.js';
+import { ControlService, LogsService, SwarmService, type ControlServer, type LogsServer, type SwarmServer } from '../proto/index.js';
 import type { Manager } from '../manager/manager.js';
 import type { SwarmNode } from './swarm-node.js';
 
@@ -85,4 +85,20 @@ export function addSwarmServices(server: Server, node: SwarmNode, defaults: Swar
     };
   }
   server.addService(ControlService, control as unknown as ControlServer);
+
+  const logsOf = new WeakMap<Manager, LogsServer>();
+  const logs: LogsServer = {
+    subscribeLogs: (call) => {
+      const manager = node.manager;
+      if (manager === undefined) {
+        const message = node.info().nodeId === '' ? notInSwarmMessage : workerNodeMessage;
+        call.emit('error', toServiceError(new TsswarmError(ErrorCode.NOT_IN_SWARM, message)));
+        return;
+      }
+      let handlers = logsOf.get(manager);
+      if (handlers === undefined) logsOf.set(manager, (handlers = manager.logsService()));
+      handlers.subscribeLogs(call);
+    },
+  };
+  server.addService(LogsService, logs);
 }

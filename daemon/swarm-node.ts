@@ -49,7 +49,7 @@ import { certificatesDir, loadNodeState, raftDir, removeNodeState, saveNodeState
 import { RejectingTaskWorker } from './rejecting-task-worker.js';
 import { TaskExecutor, type TaskEngine, type TaskImages, type TaskNetworks } from '../worker/tasks/index.js';
 import { startHostAgent, type HostAgent, type HostPlace } from '../netd/index.js';
-import type { TaskWorker } from '../worker/agent/index.js';
+import type { TaskLogSource, TaskWorker } from '../worker/agent/index.js';
 
 /** Longest wait for a new single-member raft group to elect itself at init. */
 export const initLeaderWaitMs = 10_000;
@@ -76,8 +76,12 @@ export interface SwarmNodeOptions {
   /** This host's containers and images; without them tasks are rejected (tests of the control plane). */
   readonly engine?: TaskEngine;
   readonly images?: TaskImages;
+  /** Task container logs served to `service logs`; none served when left out. */
+  readonly taskLogs?: TaskLogSource;
   /** Where netd programs this host's network (a lab host's namespace, or the root one); no netd when left out. */
   readonly netdPlace?: HostPlace;
+  /** Where task secrets and configs get their per-task tmpfs (RUN_DIR/secrets); tasks using them are rejected without it. */
+  readonly secretsDir?: string;
   /** Raft timing (tests and the fast profile). */
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -384,6 +388,7 @@ export class SwarmNode {
       managers,
       credentials: () => mtlsChannelCredentials(tls, { clusterId: tls.identity.clusterId }),
       networkView: this.options.netdPlace !== undefined,
+      ...(this.options.taskLogs !== undefined ? { logs: this.options.taskLogs } : {}),
       description: this.description(),
       worker,
       clock: new RealClock(),
@@ -408,7 +413,8 @@ export class SwarmNode {
     const { engine, images } = this.options;
     if (engine === undefined || images === undefined) return new RejectingTaskWorker(report);
     const networks = this.netdHook();
-    this.executor ??= new TaskExecutor({ engine, images, report, log: this.options.log.child({ role: 'executor' }), ...(networks ? { networks } : {}) });
+    const { secretsDir } = this.options;
+    this.executor ??= new TaskExecutor({ engine, images, report, log: this.options.log.child({ role: 'executor' }), ...(networks ? { networks } : {}), ...(secretsDir !== undefined ? { secretsDir } : {}) });
     return this.executor;
   }
 

@@ -2,7 +2,7 @@
  * Calls from one manager to another (the leader) over mutual TLS: forwarded Control calls and raft
  * joins. One client per address, kept while it is used; every call has a deadline.
  */
-import { Client, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { Client, type ChannelCredentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { fromServiceError } from '../lib/rpc-errors.js';
 import type { GrpcMethod } from '../proto/index.js';
 
@@ -27,6 +27,11 @@ export class LeaderClient {
         else resolve(response);
       });
     });
+  }
+
+  /** Opens a server stream of `method` on the manager at `addr` (no deadline: it lasts as long as the caller's). */
+  stream<Req, Res>(addr: string, method: GrpcMethod<Req, Res>, request: Req): ClientReadableStream<Res> {
+    return this.client(addr).makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request);
   }
 
   private client(addr: string): Client {

@@ -15,6 +15,7 @@ import {
   CAService,
   ControlService,
   DispatcherService,
+  LogsService,
   NodeRole,
   NodeState,
   RaftService,
@@ -26,6 +27,7 @@ import {
   type JoinRequest,
   type JoinResponse,
   type LeaveRequest,
+  type LogsServer,
   type RaftMember,
   type RaftServer,
 } from '../proto/index.js';
@@ -42,11 +44,13 @@ import {
   type IssuedEvent,
   type NodeTlsMaterial,
 } from './ca/index.js';
-import { ControlApi, ServiceControlApi, controlHandlers, noLeaderMessage, serviceControlHandlers, type RaftMembership } from './controlapi/index.js';
+import { ControlApi, ServiceControlApi, controlHandlers, noLeaderMessage, revealSecret, serviceControlHandlers, type RaftMembership } from './controlapi/index.js';
 import { Dispatcher } from './dispatcher/index.js';
 import { RaftNode, type MemberStatus } from './raft/node/raft-node.js';
 import { LeaderClient } from './leader-client.js';
 import { LeaderLoops } from './leader-loops.js';
+import { LogBroker } from './logbroker/index.js';
+import { logsHandlers } from './logs-service.js';
 import { MemoryStore, RaftProposer, Store, StoreApplication } from './store/index.js';
 
 /** How often the leader looks for learners to promote and demoted managers to remove. */
@@ -84,6 +88,7 @@ export interface ManagerOptions {
 export class Manager {
   readonly store: Store;
   readonly dispatcher: Dispatcher;
+  readonly logBroker: LogBroker;
   readonly control: ControlApi;
   readonly services: ServiceControlApi;
   /** Orchestrator, allocator and scheduler: leader only. */
@@ -106,8 +111,10 @@ export class Manager {
     this.control = new ControlApi({ store: this.store, membership: this.membership() });
     this.loops = new LeaderLoops({ store: this.store, clock: new RealClock(), log: options.log.child({ component: 'leader-loops' }) });
     this.services = new ServiceControlApi({ store: this.store, membership: this.membership(), rng: options.rng.fork() });
+    this.logBroker = new LogBroker({ memory: this.memory, log: options.log.child({ component: 'logbroker' }) });
     this.dispatcher = new Dispatcher({
       store: this.store,
+      logs: this.logBroker,
       clock: new RealClock(),
       identify: (call) => {
         const peer = peerIdentity(call);
@@ -116,6 +123,8 @@ export class Manager {
       },
       managers: () => this.raft.memberStatus().filter((m) => m.voter).map((m) => ({ nodeId: m.nodeId, addr: m.addr, weight: m.reachable ? 10 : 1 })),
       log: options.log.child({ component: 'dispatcher' }),
+      // The store holds secret data sealed; it is opened only on its way to a worker.
+      revealSecret: (secret) => revealSecret(secret, this.cluster()),
     });
     this.leaderClient = new LeaderClient(mtlsChannelCredentials(options.tls, { clusterId: options.tls.identity.clusterId }));
   }
@@ -146,6 +155,7 @@ export class Manager {
     server.addService(CAService, manager.caHandlers());
     server.addService(ControlService, manager.controlService());
     server.addService(DispatcherService, manager.dispatcherService());
+    server.addService(LogsService, manager.logsService());
     try {
       await new Promise<void>((resolve, reject) =>
         server.bindAsync(options.listenAddr, mtlsServerCredentials(options.tls, { allowAnonymous: true }), (err) => (err ? reject(err) : resolve())),
@@ -425,7 +435,28 @@ export class Manager {
         if (refused) callback(refused);
         else inner.updateTaskStatus(call, callback);
       },
+      logSubscriptions: (call) => {
+        const refused = refusal();
+        if (refused) call.emit('error', refused);
+        else inner.logSubscriptions(call);
+      },
+      publishLogs: (call, callback) => {
+        const refused = refusal();
+        if (refused) callback(refused);
+        else inner.publishLogs(call, callback);
+      },
     };
+  }
+
+  /** The Logs service: subscriptions served by the leader's broker, forwarded by followers. */
+  logsService(): LogsServer {
+    return logsHandlers({
+      isLeader: () => this.raft.isLeader,
+      broker: this.logBroker,
+      leaderAddr: () => this.requireLeaderAddr(),
+      leaderClient: this.leaderClient,
+      log: this.options.log.child({ component: 'logs' }),
+    });
   }
 
   // ------------------------------------------------------------------------------------------

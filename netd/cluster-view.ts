@@ -9,7 +9,7 @@
  */
 import { PortProtocol, type NetworkViewMessage, type NetworkViewNetwork } from '../proto/index.js';
 import type { ClusterEndpoint, ClusterIngress, ClusterService, ClusterView } from './desired.js';
-import type { DesiredNetwork, ServicePort } from './model.js';
+import type { DesiredNetwork, HostPort, ServicePort } from './model.js';
 
 /** One network attachment of a task on this host, as the task executor asked for it. */
 export interface LocalAttachmentEndpoint {
@@ -150,9 +150,22 @@ export function clusterViewFor(message: NetworkViewMessage | undefined, host: Ho
     const published: ClusterIngress['published'][number][] = [];
     for (const p of mesh.published) {
       const protocol = protocolName(p.protocol);
-      if (protocol !== undefined) published.push({ serviceId: p.serviceId, protocol, publishedPort: p.publishedPort, targetPort: p.targetPort });
+      if (protocol !== undefined) published.push({ serviceId: p.serviceId, protocol, publishedPort: p.publishedPort, targetPort: p.targetPort, ...(p.localOnly === true ? { localOnly: true } : {}) });
     }
     ingress = { networkId: mesh.networkId, hostAddresses, published };
+  }
+
+  // Host-mode ports go to the task's first address here (the order of its attachments).
+  const hostPorts: HostPort[] = [];
+  for (const p of message?.hostPorts ?? []) {
+    const protocol = protocolName(p.protocol);
+    const target = endpoints.find((ep) => ep.netns !== '-' && ep.id.startsWith(`${p.taskId}.`));
+    if (protocol === undefined) continue;
+    if (target === undefined) {
+      skipped.push(`host port ${p.publishedPort}/${protocol} of task ${p.taskId}: the task has no network endpoint on this host (yet)`);
+      continue;
+    }
+    hostPorts.push({ protocol, publishedPort: p.publishedPort, targetPort: p.targetPort, address: target.address });
   }
 
   const view: ClusterView = {
@@ -162,6 +175,7 @@ export function clusterViewFor(message: NetworkViewMessage | undefined, host: Ho
     endpoints,
     services,
     ...(ingress !== undefined ? { ingress } : {}),
+    ...(hostPorts.length > 0 ? { hostPorts } : {}),
   };
   return { view, skipped };
 }

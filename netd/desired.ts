@@ -9,6 +9,7 @@ import {
   type DesiredHostState,
   type DesiredNetwork,
   type DesiredService,
+  type HostPort,
   type LocalEndpoint,
   type PublishedPort,
   type RemoteEndpoint,
@@ -56,6 +57,8 @@ export interface ClusterIngress {
     readonly protocol: 'tcp' | 'udp';
     readonly publishedPort: number;
     readonly targetPort: number;
+    /** Only to this host's own tasks, keeping the client's address. */
+    readonly localOnly?: boolean;
   }[];
 }
 
@@ -67,6 +70,8 @@ export interface ClusterView {
   readonly endpoints: readonly ClusterEndpoint[];
   readonly services?: readonly ClusterService[];
   readonly ingress?: ClusterIngress;
+  /** Host-mode ports of this host's tasks. */
+  readonly hostPorts?: readonly HostPort[];
 }
 
 /** What host `view.hostAddress` must have. */
@@ -90,8 +95,9 @@ export function desiredForHost(view: ClusterView): DesiredHostState {
         protocol: p.protocol,
         publishedPort: p.publishedPort,
         targetPort: p.targetPort,
+        ...(p.localOnly === true ? { localOnly: true } : {}),
         backends: view.endpoints
-          .filter((ep) => ep.serviceId === p.serviceId && ep.networkId === n.id)
+          .filter((ep) => ep.serviceId === p.serviceId && ep.networkId === n.id && (p.localOnly !== true || ep.hostAddress === view.hostAddress))
           .map((ep) => ep.address)
           .sort((a, b) => parseAddress(a) - parseAddress(b)),
       }));
@@ -130,8 +136,9 @@ export function desiredForHost(view: ClusterView): DesiredHostState {
       remote.push({ id: `ingress@${underlay}`, networkId: ingressNet.id, address, mac: bridgeMac(underlay, ingressNet.vni), hostAddress: underlay });
     }
   }
+  // dnsrr services (no VIP) are names in DNS only: nothing to balance.
   const services: DesiredService[] = (view.services ?? [])
-    .filter((svc) => here.has(svc.networkId))
+    .filter((svc) => here.has(svc.networkId) && svc.vip !== '')
     .map((svc) => ({
       id: svc.id,
       networkId: svc.networkId,
@@ -142,5 +149,14 @@ export function desiredForHost(view: ClusterView): DesiredHostState {
         .map((ep) => ep.address)
         .sort((a, b) => parseAddress(a) - parseAddress(b)),
     }));
-  return { underlayAddress: view.hostAddress, underlayDevice: view.underlayDevice, networks, local, remote, services };
+  // A host port needs the task's network here; ports that clash keep the first task (stable order).
+  const hostPorts: HostPort[] = [];
+  const taken = new Set<string>();
+  for (const p of view.hostPorts ?? []) {
+    const key = `${p.protocol}/${p.publishedPort}`;
+    if (taken.has(key) || !local.some((ep) => ep.address === p.address)) continue;
+    taken.add(key);
+    hostPorts.push(p);
+  }
+  return { underlayAddress: view.hostAddress, underlayDevice: view.underlayDevice, networks, local, remote, services, ...(hostPorts.length > 0 ? { hostPorts } : {}) };
 }

@@ -78,17 +78,30 @@ export function encodeResponse(q: Pick<DnsQuery, 'id' | 'rd' | 'questionBytes'>,
   header.writeUInt16BE(0x8000 | 0x0400 | (q.rd ? 0x0100 : 0) | 0x0080 | (rcode & 0xf), 2); // QR AA RD RA
   header.writeUInt16BE(q.questionBytes.length > 0 ? 1 : 0, 4);
   header.writeUInt16BE(addresses.length, 6);
-  const answers = addresses.map((a) => {
-    const rr = Buffer.alloc(16);
-    rr.writeUInt16BE(0xc00c, 0); // pointer to the question's name
-    rr.writeUInt16BE(DnsType.A, 2);
-    rr.writeUInt16BE(classIn, 4);
-    rr.writeUInt32BE(ttlSeconds, 6);
-    rr.writeUInt16BE(4, 10);
-    a.split('.').forEach((o, i) => rr.writeUInt8(Number(o), 12 + i));
-    return rr;
-  });
-  return Buffer.concat([header, q.questionBytes, ...answers]);
+  // One buffer for the whole answer: a large tasks.NAME answer costs one allocation, not one per record.
+  const out = Buffer.alloc(12 + q.questionBytes.length + 16 * addresses.length);
+  header.copy(out, 0);
+  q.questionBytes.copy(out, 12);
+  let at = 12 + q.questionBytes.length;
+  for (const a of addresses) {
+    out.writeUInt16BE(0xc00c, at); // pointer to the question's name
+    out.writeUInt16BE(DnsType.A, at + 2);
+    out.writeUInt16BE(classIn, at + 4);
+    out.writeUInt32BE(ttlSeconds, at + 6);
+    out.writeUInt16BE(4, at + 10);
+    let octet = 0;
+    let value = 0;
+    for (let i = 0; i < a.length; i++) {
+      const c = a.charCodeAt(i);
+      if (c === 46) {
+        out[at + 12 + octet++] = value;
+        value = 0;
+      } else value = value * 10 + (c - 48);
+    }
+    out[at + 12 + octet] = value;
+    at += 16;
+  }
+  return out;
 }
 
 /** A bare error response when the query could not be read (id echoed when there is one). */

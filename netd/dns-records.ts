@@ -1,6 +1,7 @@
 /**
  * What the embedded DNS server answers (pure), per network, so a name resolves only for callers
- * on a network that has it: `service` → its VIP, `tasks.service` → its task addresses, container
+ * on a network that has it: `service` → its VIP (its task addresses for --endpoint-mode dnsrr),
+ * `tasks.service` → its task addresses, container
  * names and aliases → their address. A single-label name (or `tasks.X`) that the caller's network
  * does not have is NXDOMAIN; any other name goes to the host's resolvers.
  */
@@ -43,10 +44,15 @@ export function dnsZoneForHost(view: ClusterView): DnsZone {
   for (const ep of view.endpoints) for (const name of ep.dnsNames ?? []) add(ep.networkId, name, ep.address);
   for (const svc of view.services ?? []) {
     const name = svc.name ?? svc.id;
-    add(svc.networkId, name, svc.vip);
-    const tasks = view.endpoints.filter((e) => e.serviceId === svc.id && e.networkId === svc.networkId).map((e) => e.address);
-    for (const a of tasks.sort(byAddress)) add(svc.networkId, `tasks.${name}`, a);
-    if (tasks.length === 0) names.get(svc.networkId)?.set(`tasks.${normalize(name)}`, []);
+    const tasks = view.endpoints.filter((e) => e.serviceId === svc.id && e.networkId === svc.networkId).map((e) => e.address).sort(byAddress);
+    // A VIP service's name is its VIP; a dnsrr service's name is every task address (no VIP).
+    if (svc.vip !== '') add(svc.networkId, name, svc.vip);
+    else for (const a of tasks) add(svc.networkId, name, a);
+    for (const a of tasks) add(svc.networkId, `tasks.${name}`, a);
+    if (tasks.length === 0) {
+      names.get(svc.networkId)?.set(`tasks.${normalize(name)}`, []);
+      if (svc.vip === '') names.get(svc.networkId)?.set(normalize(name), []);
+    }
   }
   return { names, gateways };
 }

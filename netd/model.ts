@@ -49,8 +49,19 @@ export interface PublishedPort {
   readonly protocol: 'tcp' | 'udp';
   readonly publishedPort: number;
   readonly targetPort: number;
-  /** Task addresses on the ingress network, in a stable order. */
+  /** Task addresses on the ingress network, in a stable order (this host's only when localOnly). */
   readonly backends: readonly string[];
+  /** Only to this host's tasks, without SNAT: the task sees the client's address. */
+  readonly localOnly?: boolean;
+}
+
+/** A port published in host mode: this host's `publishedPort` → one local task's `targetPort`. */
+export interface HostPort {
+  readonly protocol: 'tcp' | 'udp';
+  readonly publishedPort: number;
+  readonly targetPort: number;
+  /** The task's address (without prefix) on one of its networks here. */
+  readonly address: string;
 }
 
 /** An endpoint on this host: one veth into a namespace. */
@@ -88,6 +99,8 @@ export interface DesiredHostState {
   readonly remote: readonly RemoteEndpoint[];
   /** Services with a VIP on this host's networks; every local endpoint on the network balances them. */
   readonly services: readonly DesiredService[];
+  /** Ports this host publishes in host mode, each to one local task. */
+  readonly hostPorts?: readonly HostPort[];
 }
 
 /** A port of a service VIP. */

@@ -7,15 +7,20 @@
  *  - outbound traffic of other networks leaves through the host's routes, masqueraded to the
  *    host's address (what Docker's gwbridge does, without a second interface per endpoint);
  *  - the routing mesh: published ports on any of the host's addresses DNAT to the service's tasks
- *    on the ingress network, SNATed to this host's ingress address (Docker's ingress-sbox).
+ *    on the ingress network, SNATed to this host's ingress address (Docker's ingress-sbox);
+ *    A local-only port goes to this host's tasks only and is not SNATed (the client's address is kept);
+ *  - host-mode ports: this host's port DNATs to one local task, keeping the client's address.
  * Traffic inside one network is bridged; it meets these rules only when br_netfilter is loaded, and
  * then it passes (in and out by the same bridge).
  */
 import { createHash } from 'node:crypto';
-import { type DesiredNetwork, bridgeName, devicePrefix, nftTable } from './model.js';
+import { type DesiredNetwork, type HostPort, bridgeName, devicePrefix, nftTable } from './model.js';
+
+/** The conntrack mark of routing-mesh connections sent to a local task only (not SNATed). */
+export const localOnlyMark = '0x7473';
 
 /** The body of netd's table for these networks (without the comment). */
-export function nftRules(networks: readonly DesiredNetwork[]): string[] {
+export function nftRules(networks: readonly DesiredNetwork[], hostPorts: readonly HostPort[] = []): string[] {
   const anyBridge = `"${devicePrefix.bridge}*"`;
   const forward: string[] = [];
   const input: string[] = [];
@@ -31,10 +36,13 @@ export function nftRules(networks: readonly DesiredNetwork[]): string[] {
       const match = `fib daddr type local ${p.protocol} dport ${p.publishedPort}`;
       if (p.backends.length === 0) continue;
       const map = p.backends.map((b, i) => `${i} : ${b}`).join(', ');
-      published.push(`${match} dnat ip to numgen inc mod ${p.backends.length} map { ${map} } : ${p.targetPort}`);
+      // Local-only ports mark their connections so that the SNAT below leaves them alone.
+      const mark = p.localOnly === true ? `ct mark set ${localOnlyMark} ` : '';
+      published.push(`${match} ${mark}dnat ip to numgen inc mod ${p.backends.length} map { ${map} } : ${p.targetPort}`);
     }
     if (n.hostAddress !== undefined && (n.published ?? []).length > 0) {
-      postrouting.push(`ip daddr ${n.subnet} oifname ${br} ct status dnat snat ip to ${n.hostAddress}`);
+      const keep = (n.published ?? []).some((p) => p.localOnly === true) ? `ct mark != ${localOnlyMark} ` : '';
+      postrouting.push(`ip daddr ${n.subnet} oifname ${br} ct status dnat ${keep}snat ip to ${n.hostAddress}`);
     }
     if (n.internal) {
       forward.push(`iifname ${br} oifname != ${br} drop`, `oifname ${br} iifname != ${br} drop`);
@@ -45,6 +53,8 @@ export function nftRules(networks: readonly DesiredNetwork[]): string[] {
       postrouting.push(`ip saddr ${n.subnet} oifname != ${anyBridge} masquerade`);
     }
   }
+  // Host mode: this host's port goes to one local task, the client's address kept (no SNAT).
+  for (const p of hostPorts) published.push(`fib daddr type local ${p.protocol} dport ${p.publishedPort} dnat ip to ${p.address}:${p.targetPort}`);
   return [
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',

@@ -126,7 +126,7 @@ export function plan(desired: DesiredHostState, observed: ObservedHostState): Op
   const remoteAdds = staleAndMissingEntries(desired, observed, networks, netOk, ops);
 
   // 2. Firewall: isolation and internal networks, one atomic transaction.
-  const rules = nftRules(networks);
+  const rules = nftRules(networks, desired.hostPorts ?? []);
   if (networks.length > 0 && observed.nftFingerprint !== nftFingerprint(rules)) ops.nft(nftReplaceScript(rules));
   if (networks.length === 0 && observed.nftFingerprint !== undefined) ops.nft(nftDeleteScript());
 

@@ -4,9 +4,10 @@
  */
 import { Command } from 'commander';
 import { ErrorCode, TsswarmError, invalidArgument } from '../../lib/errors.js';
-import { parseDurationMs } from '../../lib/units.js';
+import { sinceMs, tailCount } from '../log-flags.js';
 import { timestampFromMs } from '../../proto/time.js';
 import { collect, createRequest, type RunFlags } from '../container-flags.js';
+import { addHealthFlags } from '../health-flags.js';
 import type { EngineClient } from '../engine-client.js';
 import { humanBytes, parseFormat, renderJson, renderTable } from '../output.js';
 
@@ -20,15 +21,16 @@ async function connect(cmd: Command): Promise<{ engine: EngineClient; view: type
 }
 
 function addRunFlags(cmd: Command): Command {
-  return cmd
+  return addHealthFlags(cmd)
     .option('--name <name>', 'container name')
     .option('-e, --env <NAME=value>', 'set an environment variable (repeatable)', collect)
     .option('-m, --memory <size>', 'memory limit (e.g. 64m)')
     .option('--cpus <n>', 'CPU limit in cores (e.g. 0.5)')
     .option('--cpu-shares <n>', 'relative CPU weight')
     .option('--pids-limit <n>', 'process limit')
-    .option('-v, --volume <src:dst[:ro]>', 'bind-mount a host path (repeatable)', collect)
-    .option('--mount <spec>', 'type=bind|tmpfs,source=..,target=..[,readonly] (repeatable)', collect)
+    .option('-v, --volume <src:dst[:ro]>', 'a named volume (NAME:/dst), an anonymous one (/dst) or a host path (/src:/dst) (repeatable)', collect)
+    .option('--mount <spec>', 'type=bind|volume|tmpfs,source=..,target=..[,readonly][,volume-nocopy][,volume-opt=k=v] (repeatable)', collect)
+
     .option('--read-only', 'mount the root filesystem read-only')
     .option('-w, --workdir <dir>', 'working directory')
     .option('-u, --user <user[:group]>', 'user to run as')
@@ -49,19 +51,6 @@ async function runForeground(engine: EngineClient, view: typeof import('../conta
   await engine.start(id);
   const [, exit] = await Promise.all([streaming, waiting]);
   return exit.exitCode;
-}
-
-function sinceMs(text: string): number {
-  const absolute = Date.parse(text);
-  if (/^\d{4}-\d{2}-\d{2}/.test(text) && Number.isFinite(absolute)) return absolute;
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  return Date.now() - parseDurationMs(text, '--since');
-}
-
-function tailCount(text: string): number | undefined {
-  if (text === 'all') return undefined;
-  if (!/^\d+$/.test(text)) throw invalidArgument(`--tail must be a number or "all", got ${JSON.stringify(text)}`);
-  return Number(text);
 }
 
 /** Runs `fn` on each name, reporting each failure on one line; fails when any did. */
@@ -229,11 +218,13 @@ export function containerCommand(): Command {
     .command('rm')
     .description('Remove containers')
     .option('-f, --force', 'kill running containers first')
+    .option('-v, --volumes', 'remove their anonymous volumes too')
     .argument('<container...>')
-    .action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
+    .action(async (refs: string[], opts: { force?: boolean; volumes?: boolean }, cmd: Command) => {
       const { engine } = await connect(cmd);
       await eachContainer(refs, async (ref) => {
-        await engine.remove(ref, opts.force === true);
+        await engine.remove(ref, opts.force === true, opts.volumes === true);
+
         process.stdout.write(`${ref}\n`);
       });
       engine.close();

@@ -13,8 +13,11 @@ import { collect } from '../container-flags.js';
 import { parseOutput, renderDocuments, renderTemplateRows } from '../format-template.js';
 import { renderJson } from '../output.js';
 import type { CreateFlags, FlagContext, UpdateFlags } from '../service-flags.js';
+import { addHealthFlags } from '../health-flags.js';
 import { eachRef } from './network.js';
+import { resolveSecretReferences } from './secret.js';
 import { withControl } from './swarm.js';
+import { serviceLogsCommand } from './service-logs.js';
 
 /** How often the progress display asks the manager for the service's tasks. */
 export const progressPollIntervalMs = 500;
@@ -35,7 +38,7 @@ function flagContext(): FlagContext {
 
 /** The flags `create` and `update` share. */
 function addCommonFlags(cmd: Command): Command {
-  return cmd
+  return addHealthFlags(cmd)
     .option('--replicas <n>', 'number of tasks (replicated), or completions (replicated-job)')
     .option('--max-concurrent <n>', 'job tasks run at once (replicated-job; default --replicas)')
     .option('--hostname <name>', 'container host name')
@@ -66,6 +69,7 @@ function addCommonFlags(cmd: Command): Command {
     .option('--rollback-failure-action <action>', 'pause or continue')
     .option('--rollback-monitor <duration>', 'watch each rolled-back task this long for failure (default 5s)')
     .option('--rollback-max-failure-ratio <ratio>', 'failure rate tolerated during a rollback (0 to 1)')
+    .option('--rebalance [mode]', 'move tasks to nodes that join or come back: on, off or default (the cluster setting); bare: on')
     .option('-d, --detach', 'return at once instead of waiting for the service to converge')
     .option('-q, --quiet', 'no progress output');
 }
@@ -162,7 +166,8 @@ function createCommand(): Command {
       .option('--env-file <path>', 'read environment variables from a file (repeatable)', collect)
       .option('-l, --label <key=value>', 'service label (repeatable)', collect)
       .option('--container-label <key=value>', 'container label (repeatable)', collect)
-      .option('--mount <spec>', 'type=bind|tmpfs,source=..,target=..[,readonly] (repeatable)', collect)
+      .option('--mount <spec>', 'type=bind|volume|tmpfs,source=..,target=..[,readonly][,volume-nocopy] (repeatable)', collect)
+
       .option('--constraint <expr>', 'placement constraint, e.g. node.role==manager (repeatable)', collect)
       .option('--placement-pref <pref>', 'placement preference, e.g. spread=node.labels.zone (repeatable)', collect)
       .option('--network <network>', 'network to attach (name, or name=..,alias=..) (repeatable)', collect)
@@ -174,6 +179,8 @@ function createCommand(): Command {
       .option('--cap-add <cap>', 'add a Linux capability (repeatable)', collect)
       .option('--cap-drop <cap>', 'drop a Linux capability (repeatable)', collect)
       .option('--sysctl <name=value>', 'namespaced kernel parameter (repeatable)', collect)
+      .option('--secret <secret>', 'expose a secret: NAME or source=NAME,target=..,uid=..,gid=..,mode=0400 (repeatable)', collect)
+      .option('--config <config>', 'expose a config: NAME or source=NAME,target=/PATH,uid=..,gid=..,mode=0444 (repeatable)', collect)
       .option('-t, --tty', 'allocate a pseudo-TTY'),
   )
     .argument('<image>', 'image to run')
@@ -183,10 +190,11 @@ function createCommand(): Command {
       const { flags: f } = await load();
       const spec = f.createSpec(image, command, flags, flagContext());
       await withControl(cmd, async (control) => {
-        const networks = await resolveNetworks(control, spec.task?.networks ?? []);
-        const container = spec.task?.container;
+        const withRefs = await resolveSecretReferences(control, spec);
+        const networks = await resolveNetworks(control, withRefs.task?.networks ?? []);
+        const container = withRefs.task?.container;
         const pinned = container ? { ...container, image: await pinImage(control, container.image) } : container;
-        const service = await control.createService({ ...spec, task: { ...spec.task, networks, ...(pinned ? { container: pinned } : {}) } });
+        const service = await control.createService({ ...withRefs, task: { ...withRefs.task, networks, ...(pinned ? { container: pinned } : {}) } });
         process.stdout.write(`${service.id}\n`);
         if (!flags.detach) await waitForService(control, service.id, spec.annotations?.name || service.id, flags.quiet === true);
       });
@@ -240,19 +248,8 @@ function psCommand(): Command {
         const [tasks, nodes] = await Promise.all([control.listTasks({ serviceIds: ids }), control.listNodes()]);
         return { services: chosen, tasks: tasks.filter((t) => ids.includes(t.serviceId)), nodes };
       });
-      const { hostnameOf } = await import('../node-view.js');
-      const ctx = (noTrunc: boolean): Parameters<View['serviceTaskRows']>[1] => ({
-        serviceNames: new Map(services.map((s) => [s.id, flags.resolve ? view.serviceName(s) : s.id])),
-        hostnames: new Map(flags.resolve ? nodes.map((n) => [n.id, hostnameOf(n)]) : []),
-        nowMs: Date.now(),
-        noTrunc,
-      });
-      const shown = view.filterTasks(tasks, filter, ctx(true));
-      const rows = view.serviceTaskRows(shown, ctx(!flags.trunc));
-      if (flags.quiet) process.stdout.write(rows.map((r) => `${r.ID}\n`).join(''));
-      else if (choice.kind === 'json') process.stdout.write(renderJson(view.serviceTaskRows(shown, ctx(true))));
-      else if (choice.kind === 'template') process.stdout.write(renderTemplateRows(choice.template, rows));
-      else process.stdout.write(view.serviceTaskTable(rows));
+      const { writeServiceTasks } = await import('../service-ps-output.js');
+      writeServiceTasks(services, tasks, nodes, flags, filter, choice);
     });
 }
 
@@ -339,6 +336,16 @@ function updateCommand(): Command {
       .option('--network-rm <network>', 'detach a network (repeatable)', collect)
       .option('--publish-add <spec>', 'publish a port (repeatable)', collect)
       .option('--publish-rm <port>', 'unpublish a target port, e.g. 80 or 80/udp (repeatable)', collect)
+      .option('--group-add <group>', 'add an extra group for the container process (repeatable)', collect)
+      .option('--group-rm <group>', 'remove an extra group (repeatable)', collect)
+      .option('--sysctl-add <name=value>', 'add or change a namespaced kernel parameter (repeatable)', collect)
+      .option('--sysctl-rm <name>', 'remove a kernel parameter (repeatable)', collect)
+      .option('--cap-add <cap>', 'add a Linux capability (repeatable)', collect)
+      .option('--cap-drop <cap>', 'drop a Linux capability (repeatable)', collect)
+      .option('--secret-add <secret>', 'add or replace a secret (NAME or source=NAME,target=..,...) (repeatable)', collect)
+      .option('--secret-rm <secret>', 'remove a secret by name or ID (repeatable)', collect)
+      .option('--config-add <config>', 'add or replace a config (NAME or source=NAME,target=..,...) (repeatable)', collect)
+      .option('--config-rm <config>', 'remove a config by name or ID (repeatable)', collect)
       .option('--init [bool]', 'run an init process in each container (true or false)')
       .option('--read-only [bool]', "mount the container's root filesystem read-only (true or false)")
       .option('--force', 'redeploy the tasks even if nothing changed')
@@ -359,7 +366,7 @@ function updateCommand(): Command {
           await control.updateService({ serviceId: service.id, serviceVersion: version, rollback: (await import('../../proto/index.js')).ServiceRollback.PREVIOUS });
         } else {
           const networkRm = change.networkRm?.length ? await resolveNetworks(control, change.networkRm.map((target) => ({ target, aliases: [], addresses: [], driverAttachmentOpts: {} }))) : [];
-          const spec = f.updatedSpec(service.spec ?? f.blankSpec(), { ...change, networkRm: networkRm.map((n) => n.target) }, ctx);
+          const spec = await resolveSecretReferences(control, f.updatedSpec(service.spec ?? f.blankSpec(), { ...change, networkRm: networkRm.map((n) => n.target) }, ctx));
           const added = new Set((change.networkAdd ?? []).length > 0 ? spec.task?.networks.slice(-(change.networkAdd ?? []).length) : []);
           const networks = await Promise.all(
             (spec.task?.networks ?? []).map(async (n) => (added.has(n) ? ((await resolveNetworks(control, [n]))[0] ?? n) : n)),
@@ -410,19 +417,6 @@ function rmCommand(): Command {
     });
 }
 
-function logsCommand(): Command {
-  return new Command('logs')
-    .description('Fetch the logs of a service or task (not supported yet)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(() => {
-      throw new TsswarmError(
-        ErrorCode.UNSUPPORTED,
-        'service logs is not supported yet: use "tsswarm service ps SERVICE" to find the node of a task, then "tsswarm logs CONTAINER" on that node',
-      );
-    });
-}
-
 /** The `service` command group. */
 export function serviceCommand(): Command {
   const group = new Command('service').description('Manage the services of the swarm (run on a manager)').enablePositionalOptions();
@@ -430,7 +424,7 @@ export function serviceCommand(): Command {
   group.addCommand(lsCommand());
   group.addCommand(psCommand());
   group.addCommand(inspectCommand());
-  group.addCommand(logsCommand());
+  group.addCommand(serviceLogsCommand());
   group.addCommand(scaleCommand());
   group.addCommand(updateCommand());
   group.addCommand(rollbackCommand());

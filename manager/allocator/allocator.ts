@@ -92,6 +92,11 @@ function protocolName(p: PortConfig): string {
   return p.protocol === PortProtocol.UDP ? 'udp' : p.protocol === PortProtocol.SCTP ? 'sctp' : 'tcp';
 }
 
+/** True when the service publishes a port in host mode. */
+export function publishesHostPorts(service: Service): boolean {
+  return (service.spec?.endpoint?.ports ?? []).some((p) => p.publishMode === PublishMode.HOST);
+}
+
 /** True when the service publishes a port through the routing mesh. */
 export function publishesIngress(service: Service): boolean {
   return (service.spec?.endpoint?.ports ?? []).some((p) => p.publishMode === PublishMode.INGRESS);
@@ -484,7 +489,9 @@ export class Allocator implements LoopBody {
   /** The networks of a service's tasks: ingress first when it publishes through the mesh, then its own. */
   private networksOf(service: Service, configs: readonly NetworkAttachmentConfig[]): { id: string; config: NetworkAttachmentConfig | undefined }[] | undefined {
     const own = this.resolve(configs);
-    if (publishesIngress(service)) {
+    // Host-mode ports need an address the host can reach: a task on no network of its own joins
+    // the ingress network (docker uses its gwbridge for this).
+    if (publishesIngress(service) || (own.length === 0 && publishesHostPorts(service))) {
       const ingress = ingressOf(this.options.store.memory.list('network'));
       if (ingress === undefined) return undefined;
       if (!own.some((o) => o.id === ingress.id)) own.unshift({ id: ingress.id, config: undefined });

@@ -44,6 +44,12 @@ export function endpointSpecProblems(endpoint: EndpointSpec | undefined): string
     push(protocolProblem);
     push(enumProblem(`${field}.publish_mode`, port.publishMode, PublishMode));
     if (endpoint.mode === EndpointMode.DNSRR && port.publishMode === PublishMode.INGRESS) dnsrrIngress = true;
+    if (port.publishMode === PublishMode.HOST && port.localOnly === true) {
+      problems.push(`${field}.local_only applies to ports of the routing mesh (mode=ingress), not to mode=host`);
+    }
+    if (port.publishMode === PublishMode.HOST && port.publishedPort === 0) {
+      problems.push(`${field}: a port published in host mode needs its published port (--publish mode=host,published=PORT,target=${port.targetPort})`);
+    }
     if (port.publishedPort === 0 || protocolProblem !== undefined) return;
     const key = portLabel(port);
     if (published.has(key)) problems.push(`endpoint.ports: published port ${key} is given more than once`);

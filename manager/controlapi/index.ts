@@ -29,3 +29,7 @@ export { filterTasks, taskMatches, taskName } from './task-filters.js';
 export { randomName, freeRandomName, maxGeneratedNameAttempts } from './name-generator.js';
 export { nameProblem, enumProblem, countProblem, objectNamePattern, maxObjectNameChars, formatBytes, formatCpus } from './spec-checks.js';
 export { requireVersion, checkVersion, writtenObject, type StoreView } from './store-access.js';
+export { SecretControlApi, type SecretControlApiOptions } from './secrets-control-api.js';
+export { planSecretCreate, planSecretUpdate, planSecretRemoval, findSecret, validateSecretSpec, servicesReferencing, maxSecretDataBytes, maxSecretNameChars, secretNamePattern } from './secrets.js';
+export { planConfigCreate, planConfigUpdate, planConfigRemoval, findConfig, validateConfigSpec } from './configs.js';
+export { secretKeyOf, sealSecretData, openSecretData, revealSecret, redactSecret, isSealed } from './secrets-encryption.js';

@@ -43,6 +43,7 @@ import { noLeaderMessage } from './control-api.js';
 import { planNetworkCreate, planNetworkRemoval } from './networks.js';
 import { filterObjects } from './object-filters.js';
 import type { RaftMembership } from './raft-membership.js';
+import { SecretControlApi } from './secrets-control-api.js';
 import { findService, planServiceCreate, planServiceRemoval, planServiceUpdate } from './services.js';
 import { writtenObject } from './store-access.js';
 import { filterTasks } from './task-filters.js';
@@ -66,12 +67,15 @@ export class ServiceControlApi {
   private readonly newId: () => string;
   private readonly rng: Rng;
   private writes: Promise<unknown> = Promise.resolve();
+  /** The secret and config calls; they share this API's write queue. */
+  readonly secrets: SecretControlApi;
 
   constructor(options: ServiceControlApiOptions) {
     this.store = options.store;
     this.membership = options.membership;
     this.newId = options.newId ?? randomId;
     this.rng = options.rng ?? randomRng();
+    this.secrets = new SecretControlApi({ store: this.store, newId: this.newId, requireLeader: () => this.requireLeader(), serialized: (fn) => this.serialized(fn) });
   }
 
   /** One service by exact ID. NOT_FOUND "service X not found". */

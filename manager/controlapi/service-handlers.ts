@@ -24,6 +24,16 @@ export type ServiceTaskNetworkControlServer = Pick<
   | 'listNetworks'
   | 'createNetwork'
   | 'removeNetwork'
+  | 'getSecret'
+  | 'listSecrets'
+  | 'createSecret'
+  | 'updateSecret'
+  | 'removeSecret'
+  | 'getConfig'
+  | 'listConfigs'
+  | 'createConfig'
+  | 'updateConfig'
+  | 'removeConfig'
 >;
 
 /**
@@ -45,5 +55,15 @@ export function serviceControlHandlers(api: ServiceControlApi, log?: Logger): Se
     listNetworks: unary('ListNetworks', (r) => api.listNetworks(r)),
     createNetwork: unary('CreateNetwork', (r) => api.createNetwork(r)),
     removeNetwork: unary('RemoveNetwork', (r) => api.removeNetwork(r)),
+    getSecret: unary('GetSecret', (r) => api.secrets.getSecret(r)),
+    listSecrets: unary('ListSecrets', (r) => api.secrets.listSecrets(r)),
+    createSecret: unary('CreateSecret', (r) => api.secrets.createSecret(r)),
+    updateSecret: unary('UpdateSecret', (r) => api.secrets.updateSecret(r)),
+    removeSecret: unary('RemoveSecret', (r) => api.secrets.removeSecret(r)),
+    getConfig: unary('GetConfig', (r) => api.secrets.getConfig(r)),
+    listConfigs: unary('ListConfigs', (r) => api.secrets.listConfigs(r)),
+    createConfig: unary('CreateConfig', (r) => api.secrets.createConfig(r)),
+    updateConfig: unary('UpdateConfig', (r) => api.secrets.updateConfig(r)),
+    removeConfig: unary('RemoveConfig', (r) => api.secrets.removeConfig(r)),
   };
 }

@@ -8,7 +8,8 @@
  */
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import type { Rng } from '../../lib/rng.js';
-import { Service, ServiceRollback, TaskState, type ServiceSpec, type Task, type UpdateServiceRequest } from '../../proto/index.js';
+import { RebalanceMode, Service, ServiceRollback, TaskState, UpdateState, type ServiceSpec, type Task, type UpdateServiceRequest } from '../../proto/index.js';
+import { timestampFromMs } from '../../proto/time.js';
 import { maxActionsPerBatch } from '../store/index.js';
 import { portConflict } from './endpoint-spec.js';
 import { freeRandomName } from './name-generator.js';
@@ -16,6 +17,19 @@ import { resolveServiceReferences } from './service-references.js';
 import { serviceModeOf, validateServiceSpec } from './service-spec.js';
 import { enumProblem } from './spec-checks.js';
 import { checkVersion, requireVersion, type StoreView } from './store-access.js';
+
+/** The update status message of a rollback the user asked for (SwarmKit's words). */
+export const manualRollbackMessage = 'manually requested rollback';
+
+/** INVALID_ARGUMENT for a rebalance mode that is not one of RebalanceMode (the spec checks predate it). */
+function checkRebalance(spec: ServiceSpec | undefined): void {
+  if (spec?.rebalance === undefined) return;
+  const problem = enumProblem('rebalance', spec.rebalance, RebalanceMode);
+  if (problem !== undefined) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, problem);
+  if (spec.rebalance !== RebalanceMode.DEFAULT && spec.replicated === undefined) {
+    throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'rebalance: only replicated services are rebalanced (--rebalance)');
+  }
+}
 
 /** Where new service IDs and generated names come from. */
 export interface ServiceIdSource {
@@ -48,6 +62,7 @@ function throwIfPortsTaken(view: StoreView, spec: ServiceSpec, selfId: string): 
  */
 export function planServiceCreate(view: StoreView, spec: ServiceSpec | undefined, ids: ServiceIdSource): Service {
   const checked = validateServiceSpec(spec, { nameRequired: false });
+  checkRebalance(checked);
   const given = checked.annotations?.name ?? '';
   if (given !== '' && view.byName('service', given) !== undefined) throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `service ${given} already exists`);
   const resolved = resolveServiceReferences(checked, view);
@@ -66,10 +81,11 @@ export function planServiceCreate(view: StoreView, spec: ServiceSpec | undefined
  * the caller read, and meta at that version for the store's sequence check. INVALID_ARGUMENT for a
  * bad request or spec, a rename or a mode change; NOT_FOUND for an unknown service or network;
  * CONFLICT "update out of sequence" for a stale version, for a rollback without a previous spec, a
- * published port another service holds, or a service being removed. Update status is the
- * orchestrator's.
+ * published port another service holds, or a service being removed. The update status is the
+ * orchestrator's, except that a rollback sets ROLLBACK_STARTED ("manually requested rollback") and
+ * any other update clears it (a paused update then resumes with the new spec).
  */
-export function planServiceUpdate(view: StoreView, request: UpdateServiceRequest): Service {
+export function planServiceUpdate(view: StoreView, request: UpdateServiceRequest, nowMs: number = Date.now()): Service {
   if (request.serviceId === '') throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'a service ID is required');
   const read = requireVersion(request.serviceVersion, 'service');
   const rollbackProblem = enumProblem('rollback', request.rollback, ServiceRollback);
@@ -86,6 +102,7 @@ export function planServiceUpdate(view: StoreView, request: UpdateServiceRequest
     next = resolveServiceReferences(service.previousSpec, view);
   } else {
     const checked = validateServiceSpec(request.spec, { nameRequired: false });
+    checkRebalance(checked);
     checkVersion('service', service.id, service.meta?.version, read);
     const name = current.annotations?.name ?? '';
     const asked = checked.annotations?.name ?? '';
@@ -102,7 +119,18 @@ export function planServiceUpdate(view: StoreView, request: UpdateServiceRequest
     next = resolveServiceReferences(checked, view);
   }
   throwIfPortsTaken(view, next, service.id);
-  return { ...service, spec: next, previousSpec: current, specVersion: { index: read }, meta: { ...service.meta, version: { index: read } } };
+  const { updateStatus: _replaced, ...rest } = service;
+  // A rollback starts at once (the orchestrator paces it with the rollback config); any other
+  // update clears the status, so a paused update resumes with the new spec (as SwarmKit does).
+  const rollback = request.rollback === ServiceRollback.PREVIOUS;
+  return {
+    ...rest,
+    spec: next,
+    previousSpec: current,
+    specVersion: { index: read },
+    meta: { ...service.meta, version: { index: read } },
+    ...(rollback ? { updateStatus: { state: UpdateState.ROLLBACK_STARTED, startedAt: timestampFromMs(nowMs), message: manualRollbackMessage } } : {}),
+  };
 }
 
 /** True while a task's container may still run (its observed state is not final). */

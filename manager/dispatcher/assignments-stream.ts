@@ -11,7 +11,7 @@ import type { Clock, Timer } from '../../lib/clock.js';
 import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { toServiceError } from '../../lib/rpc-errors.js';
-import { AssignmentsMessageType, type AssignmentChange, type AssignmentsMessage, type AssignmentsRequest } from '../../proto/index.js';
+import { AssignmentAction, AssignmentsMessageType, type AssignmentChange, type AssignmentsMessage, type AssignmentsRequest, type Secret } from '../../proto/index.js';
 import type { MemoryStore, StoreEvent, Watcher } from '../store/index.js';
 import { AssignmentSet } from './assignment-set.js';
 
@@ -37,6 +37,8 @@ export interface AssignmentsStreamOptions {
   readonly windowMs?: number;
   /** Called once when the stream ends, for whatever reason. */
   readonly onClose?: () => void;
+  /** A secret as the worker must get it (data decrypted); a throw withholds it. Identity when left out. */
+  readonly revealSecret?: (secret: Secret) => Secret;
 }
 
 /** Streams one node's assignments until closed. */
@@ -140,8 +142,28 @@ export class AssignmentsStream {
     }
     const appliesTo = type === AssignmentsMessageType.COMPLETE ? '' : String(this.sequence);
     this.sequence++;
-    const message: AssignmentsMessage = { type, appliesTo, resultsIn: String(this.sequence), changes };
+    const message: AssignmentsMessage = { type, appliesTo, resultsIn: String(this.sequence), changes: this.revealed(changes) };
     return call.write(message);
+  }
+
+  /** The changes with each secret's data opened for the worker; a secret that cannot be opened is withheld. */
+  private revealed(changes: AssignmentChange[]): AssignmentChange[] {
+    const reveal = this.options.revealSecret;
+    if (reveal === undefined) return changes;
+    const out: AssignmentChange[] = [];
+    for (const change of changes) {
+      const secret = change.assignment?.secret;
+      if (secret === undefined || change.action !== AssignmentAction.UPDATE) {
+        out.push(change);
+        continue;
+      }
+      try {
+        out.push({ ...change, assignment: { secret: reveal(secret) } });
+      } catch (err) {
+        this.options.log.error({ node: this.options.nodeId, secret: secret.id, err: errorMessage(err) }, 'secret withheld from the worker: its data cannot be decrypted');
+      }
+    }
+    return out;
   }
 
   private drained(): Promise<void> {

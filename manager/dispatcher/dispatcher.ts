@@ -26,11 +26,15 @@ import {
   type TaskStatus,
   type UpdateTaskStatusRequest,
   type UpdateTaskStatusResponse,
+  type PublishLogsResponse,
+  type Secret,
   type WeightedPeer,
 } from '../../proto/index.js';
 import type { Store, StoreEvent, Watcher } from '../store/index.js';
 import { AssignmentsStream, maxBufferedStreamMessages, type AssignmentsCall } from './assignments-stream.js';
 import { NetworkViewStream, type NetworkViewCall } from './network-view-stream.js';
+import { LogSubscriptionsStream, servePublishLogs, type LogSubscriptionsCall, type PublishLogsCall } from './log-streams.js';
+import type { LogBroker } from '../logbroker/index.js';
 import { notLeader, sessionInvalid } from './errors.js';
 import { StatusBatcher, type StatusBatcherStats } from './status-batcher.js';
 import { updateWithRetry } from './store-retry.js';
@@ -73,6 +77,13 @@ export interface DispatcherOptions {
   readonly statusBatchWindowMs?: number;
   /** How long store changes gather before a node's network view is computed again (tests shorten it). */
   readonly networkViewBatchWindowMs?: number;
+  /** The leader's log broker; without it, LogSubscriptions and PublishLogs are refused. */
+  readonly logs?: LogBroker;
+  /**
+   * A secret as a worker must get it: its data decrypted (the store holds it sealed). A throw
+   * withholds the secret from the worker (logged without its data). Identity when left out.
+   */
+  readonly revealSecret?: (secret: Secret) => Secret;
   readonly log?: Logger;
 }
 
@@ -97,6 +108,7 @@ interface Session {
   announced: boolean;
   assignments: AssignmentsStream | undefined;
   networkView: NetworkViewStream | undefined;
+  logs: LogSubscriptionsStream | undefined;
 }
 
 /** The host part of a grpc-js peer string ("10.0.0.2:41234", "::1:41234", "unknown"). */
@@ -191,6 +203,7 @@ export class Dispatcher {
     for (const session of [...this.sessions.values()]) this.endSession(session, err);
     this.sessions.clear();
     this.batcher.close(err);
+    this.options.logs?.closeAll(err);
     this.log.info('dispatcher stopped');
   }
 
@@ -213,6 +226,8 @@ export class Dispatcher {
       updateTaskStatus: this.unary((call) => this.updateTaskStatus(call)),
       assignments: (call) => this.openAssignments(call),
       networkView: (call) => this.openNetworkView(call),
+      logSubscriptions: (call) => this.openLogSubscriptions(call),
+      publishLogs: (call, callback) => this.publishLogs(call, callback),
     };
   }
 
@@ -240,7 +255,7 @@ export class Dispatcher {
       this.endSession(old, new TsswarmError(ErrorCode.CONFLICT, `session ${old.id} of node ${nodeId} was replaced by a newer session`));
     }
     // Registered before the store write, so a heartbeat deadline firing meanwhile sees it.
-    const session: Session = { id: newId(), nodeId, stream: call, sentNodeVersion: 0, announced: false, assignments: undefined, networkView: undefined };
+    const session: Session = { id: newId(), nodeId, stream: call, sentNodeVersion: 0, announced: false, assignments: undefined, networkView: undefined, logs: undefined };
     this.sessions.set(nodeId, session);
     this.armDeadline(nodeId, this.graceMs());
     call.on('cancelled', () => this.detachSessionStream(session, call));
@@ -314,6 +329,7 @@ export class Dispatcher {
         memory: this.store.memory,
         clock: this.clock,
         log: this.log,
+        ...(this.options.revealSecret !== undefined ? { revealSecret: this.options.revealSecret } : {}),
         ...(this.options.assignmentsBatchWindowMs !== undefined ? { windowMs: this.options.assignmentsBatchWindowMs } : {}),
         onClose: () => {
           if (session.assignments === stream) session.assignments = undefined;
@@ -352,6 +368,40 @@ export class Dispatcher {
       this.log.debug({ peer: call.getPeer() }, `network view refused: ${errorMessage(err)}`);
       call.emit('error', toServiceError(err));
     }
+  }
+
+  private openLogSubscriptions(call: LogSubscriptionsCall): void {
+    try {
+      this.requireRunning();
+      const broker = this.requireLogs();
+      const nodeId = this.identify(call);
+      const session = this.currentSession(nodeId, call.request.sessionId);
+      session.logs?.close(new TsswarmError(ErrorCode.CONFLICT, `a newer log subscriptions stream of session ${session.id} replaced this one`));
+      const stream = new LogSubscriptionsStream(call, nodeId, broker, () => {
+        if (session.logs === stream) session.logs = undefined;
+      });
+      session.logs = stream;
+      stream.start();
+    } catch (err) {
+      this.log.debug({ peer: call.getPeer() }, `log subscriptions refused: ${errorMessage(err)}`);
+      call.emit('error', toServiceError(err));
+    }
+  }
+
+  private publishLogs(call: PublishLogsCall, callback: sendUnaryData<PublishLogsResponse>): void {
+    try {
+      this.requireRunning();
+      const broker = this.requireLogs();
+      const nodeId = this.identify(call);
+      servePublishLogs(call, callback, nodeId, broker, (m) => void this.currentSession(nodeId, m.sessionId), this.log);
+    } catch (err) {
+      callback(toServiceError(err));
+    }
+  }
+
+  private requireLogs(): LogBroker {
+    if (this.options.logs === undefined) throw new TsswarmError(ErrorCode.UNSUPPORTED, 'this manager does not serve logs');
+    return this.options.logs;
   }
 
   // ---- sessions and heartbeats -------------------------------------------------------------------
@@ -421,6 +471,8 @@ export class Dispatcher {
     session.assignments = undefined;
     session.networkView?.close(err);
     session.networkView = undefined;
+    session.logs?.close(err);
+    session.logs = undefined;
     const stream = session.stream;
     session.stream = undefined;
     if (stream !== undefined && !stream.cancelled && !stream.writableEnded) stream.emit('error', toServiceError(err));

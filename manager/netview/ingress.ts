@@ -53,7 +53,7 @@ export function publishedPorts(services: readonly Service[]): NetworkViewPublish
       if (p.publishMode !== PublishMode.INGRESS || p.publishedPort === 0 || p.targetPort === 0) continue;
       if (p.protocol !== PortProtocol.TCP && p.protocol !== PortProtocol.UDP) continue;
       const key = `${p.protocol}/${p.publishedPort}`;
-      if (!byPort.has(key)) byPort.set(key, { serviceId: svc.id, protocol: p.protocol, publishedPort: p.publishedPort, targetPort: p.targetPort });
+      if (!byPort.has(key)) byPort.set(key, { serviceId: svc.id, protocol: p.protocol, publishedPort: p.publishedPort, targetPort: p.targetPort, ...(p.localOnly === true ? { localOnly: true } : {}) });
     }
   }
   return [...byPort.values()].sort((a, b) => a.protocol - b.protocol || a.publishedPort - b.publishedPort);

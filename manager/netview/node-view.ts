@@ -6,12 +6,14 @@
  * - every endpoint on those networks, cluster-wide, with the underlay address of its node (the
  *   node's status.addr; endpoints of other nodes without a known address are left out, nobody
  *   could reach them);
- * - the VIPs of services on those networks, and the mesh (nodes' ingress addresses, published ports).
+ * - the VIPs of services on those networks, and the mesh (nodes' ingress addresses, published ports);
+ * - the host-mode ports of its own tasks.
  * The node fills in what only it knows: its underlay device and its endpoints' namespaces.
  * Equal stores give equal views (everything is sorted), so a stream can compare encodings.
  */
 import type { NetworkViewEndpoint, NetworkViewMessage, NetworkViewNetwork, NetworkViewService } from '../../proto/index.js';
 import { bareIpv4, compareStrings } from './addresses.js';
+import { hostPortsForNode } from './host-ports.js';
 import { ingressNetworkOf, ingressView, publishedPorts } from './ingress.js';
 import { serviceVips } from './service-vips.js';
 import type { NetworkViewSource } from './source.js';
@@ -66,5 +68,6 @@ export function networkViewForNode(nodeId: string, source: NetworkViewSource): N
     endpoints,
     services,
     ...(mesh !== undefined ? { ingress: ingressView(mesh, hosts, published) } : {}),
+    hostPorts: hostPortsForNode(nodeId, source.tasks),
   };
 }

@@ -8,8 +8,12 @@ export {
   defaultUpdateParallelism,
   updateCompletedMessage,
   updateInProgressMessage,
+  rollbackCompletedMessage,
+  defaultUpdateMonitorMs,
+  monitorMsOf,
   type OrchestrateInput,
   type OrchestrateOutput,
   type UpdatePacing,
 } from './update.js';
+export { rebalance, rebalanceEnabled, shares, excessOf, idleRebalance, rebalancedFromMessage, type RebalanceInput, type RebalanceOutput, type RebalanceMemory, type Member } from './rebalance.js';
 export { Orchestrator, maxServicesPerPass, defaultTaskHistoryLimit, shutdownBeforeAssignedMessage, type OrchestratorOptions } from './orchestrator.js';

@@ -39,6 +39,7 @@ export class Orchestrator implements LoopBody {
   private readonly wakes = new Map<string, number>();
   private readonly pacing = new Map<string, UpdatePacing>();
   private historyLimit = defaultTaskHistoryLimit;
+  private rebalance = false;
 
   constructor(private readonly options: OrchestratorOptions) {}
 
@@ -51,8 +52,9 @@ export class Orchestrator implements LoopBody {
     if (o.kind === 'service') this.dirty.add(o.value.id);
     else if (o.kind === 'task') this.dirty.add(o.value.serviceId);
     else if (o.kind === 'node') this.everything = true;
-    // The cluster object changes for many reasons (certificates, tokens); only the history limit matters here.
-    else if (o.kind === 'cluster' && historyLimitOf(o.value) !== this.historyLimit) this.everything = true;
+    // The cluster object changes for many reasons (certificates, tokens); only the history limit
+    // and the rebalancing default matter here.
+    else if (o.kind === 'cluster' && (historyLimitOf(o.value) !== this.historyLimit || rebalanceOf(o.value) !== this.rebalance)) this.everything = true;
   }
 
   reset(): void {
@@ -75,8 +77,10 @@ export class Orchestrator implements LoopBody {
     const batch = [...this.dirty].sort().slice(0, maxServicesPerPass);
     for (const id of batch) this.dirty.delete(id);
     const nodes = memory.list('node');
-    const historyLimit = historyLimitOf(memory.list('cluster')[0]);
+    const cluster = memory.list('cluster')[0];
+    const historyLimit = historyLimitOf(cluster);
     this.historyLimit = historyLimit;
+    this.rebalance = rebalanceOf(cluster);
     for (const id of batch) {
       const service = memory.get('service', id);
       if (service === undefined || service.pendingDelete) await this.drain(ctx, id, service, nodes);
@@ -98,10 +102,11 @@ export class Orchestrator implements LoopBody {
       historyLimit,
       newId: this.options.newId,
       pacing: this.pacing.get(service.id) ?? idlePacing,
+      clusterRebalance: this.rebalance,
     });
     if (out.wakeAtMs === undefined) this.wakes.delete(service.id);
     else this.wakes.set(service.id, out.wakeAtMs);
-    if (out.create.length === 0 && out.shutdown.length === 0 && out.remove.length === 0 && out.updateStatus === undefined) {
+    if (out.create.length === 0 && out.shutdown.length === 0 && out.remove.length === 0 && out.updateStatus === undefined && !out.rollback) {
       this.pacing.set(service.id, out.pacing);
       return;
     }
@@ -113,7 +118,11 @@ export class Orchestrator implements LoopBody {
         stale = true;
         return;
       }
-      if (out.updateStatus !== undefined) tx.update('service', { ...current, updateStatus: out.updateStatus });
+      if (out.rollback && current.previousSpec !== undefined) {
+        // Back to the previous spec; it is not kept as a new previous one (as SwarmKit does).
+        const { previousSpec, ...rest } = current;
+        tx.update('service', { ...rest, spec: previousSpec, specVersion: { index: version(current) }, ...(out.updateStatus ? { updateStatus: out.updateStatus } : {}) });
+      } else if (out.updateStatus !== undefined) tx.update('service', { ...current, updateStatus: out.updateStatus });
       for (const t of out.shutdown) shutdownTask(tx, t.id, ctx.nowMs);
       for (const id of out.remove) {
         const t = tx.get('task', id);
@@ -152,6 +161,10 @@ export class Orchestrator implements LoopBody {
       if (current?.pendingDelete === true && left === 0) tx.remove('service', serviceId);
     });
   }
+}
+
+function rebalanceOf(cluster: Cluster | undefined): boolean {
+  return cluster?.spec?.orchestration?.rebalance === true;
 }
 
 function historyLimitOf(cluster: Cluster | undefined): number {

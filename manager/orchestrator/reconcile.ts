@@ -140,10 +140,13 @@ function reconcileSlot(plan: Plan, slotTasks: readonly Task[], slot: number, nod
   plan.newTask(slot, nodeId);
 }
 
-function eligibleNodes(input: ReconcileInput): Node[] {
+/** Ready nodes matching the service's constraints: active ones, or (`orPaused`) paused ones too. */
+function eligibleNodes(input: ReconcileInput, orPaused = false): Node[] {
   const constraints = (input.service.spec?.task?.placement?.constraints ?? []).map(parseConstraint);
   return input.nodes.filter((n) => {
-    if (n.status?.state !== NodeState.READY || (n.spec?.availability ?? NodeAvailability.ACTIVE) !== NodeAvailability.ACTIVE) return false;
+    const availability = n.spec?.availability ?? NodeAvailability.ACTIVE;
+    if (n.status?.state !== NodeState.READY) return false;
+    if (availability !== NodeAvailability.ACTIVE && !(orPaused && availability === NodeAvailability.PAUSE)) return false;
     const info = nodeInfoOf(n, []);
     return constraints.every((c) => matches(c, info));
   });
@@ -177,12 +180,14 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     const eligible = eligibleNodes(input);
     const eligibleIds = new Set(eligible.map((n) => n.id));
     for (const n of eligible) reconcileSlot(plan, bySlot.get(`node:${n.id}`) ?? [], 0, n.id, nodes, mode === 'globalJob', input);
+    const matching = new Set(eligibleNodes(input, true).map((n) => n.id));
     for (const [key, tasks] of bySlot) {
       const nodeId = key.slice('node:'.length);
       const node = nodes.get(nodeId);
-      // Tasks stay on nodes that are merely down (they come back); drained, removed or no longer
-      // matching nodes lose them.
-      const keep = eligibleIds.has(nodeId) || (node !== undefined && node.status?.state === NodeState.DOWN && nodeUsableIgnoringDown(node));
+      // Tasks stay on nodes that are merely down (they come back) or paused (they take no new
+      // task but keep theirs); drained, removed or no longer matching nodes lose them.
+      const paused = node !== undefined && node.spec?.availability === NodeAvailability.PAUSE && matching.has(nodeId);
+      const keep = eligibleIds.has(nodeId) || paused || (node !== undefined && node.status?.state === NodeState.DOWN && nodeUsableIgnoringDown(node));
       if (!keep) tasks.forEach((t) => plan.stop(t));
     }
   } else {

@@ -45,6 +45,8 @@ export interface TaskGroup {
 export interface Placement {
   readonly taskId: string;
   readonly nodeId: string;
+  /** Why this node: the spread branches and the node ranking that chose it. */
+  readonly reason: string;
 }
 
 /** A task the scheduler could not place, and why. */

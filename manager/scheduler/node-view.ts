@@ -31,7 +31,9 @@ export function nodeInfoOf(node: Node, tasks: readonly Task[]): NodeInfo {
     const r = t.spec?.resources?.reservations;
     nanoCpus -= r?.nanoCpus ?? 0;
     memoryBytes -= r?.memoryBytes ?? 0;
-    for (const p of t.status?.portStatus?.ports ?? []) if (p.publishMode === PublishMode.HOST) hostPorts.add(hostPortKey(p));
+    // Host ports the task holds: what the worker reported, and what its endpoint asks for (a task
+    // assigned but not running yet holds its port too).
+    for (const p of [...(t.status?.portStatus?.ports ?? []), ...(t.endpoint?.ports ?? [])]) if (p.publishMode === PublishMode.HOST && p.publishedPort > 0) hostPorts.add(hostPortKey(p));
   }
   const availability = node.spec?.availability ?? NodeAvailability.ACTIVE;
   return {

@@ -126,6 +126,7 @@ export class SchedulerLoop implements LoopBody {
     const infos = new Map<string, NodeInfo>(nodes.map((n) => [n.id, nodeInfoOf(n, memory.tasksOfNode(n.id))]));
     const scheduler = new Scheduler([...infos.values()]);
     const placed = new Map<string, string>();
+    const reasons = new Map<string, string>();
     const failed = new Map<string, string>();
     const groups = new Map<string, Task[]>();
     for (const t of tasks) {
@@ -139,7 +140,10 @@ export class SchedulerLoop implements LoopBody {
       const first = group[0] as Task;
       try {
         const result = scheduler.place(taskGroupOf(first, group.map((t) => t.id)));
-        for (const p of result.placements) placed.set(p.taskId, p.nodeId);
+        for (const p of result.placements) {
+          placed.set(p.taskId, p.nodeId);
+          reasons.set(p.taskId, p.reason);
+        }
         for (const u of result.unplaced) failed.set(u.taskId, u.reason);
       } catch (err) {
         for (const t of group) failed.set(t.id, errorMessage(err));
@@ -156,7 +160,10 @@ export class SchedulerLoop implements LoopBody {
       try {
         const one = new Scheduler([nodeInfoOf(node, memory.tasksOfNode(node.id).filter((x) => x.id !== t.id))]);
         const result = one.place(taskGroupOf(t, [t.id]));
-        if (result.placements.length > 0) placed.set(t.id, t.nodeId);
+        if (result.placements.length > 0) {
+          placed.set(t.id, t.nodeId);
+          reasons.set(t.id, 'the node this global task is made for');
+        }
         for (const u of result.unplaced) failed.set(u.taskId, u.reason);
       } catch (err) {
         failed.set(t.id, errorMessage(err));
@@ -167,7 +174,10 @@ export class SchedulerLoop implements LoopBody {
       for (const [id, nodeId] of placed) {
         const t = tx.get('task', id);
         if (t === undefined || !isPending(t) || t.nodeId !== expectedNode.get(id)) continue;
-        tx.update('task', { ...t, nodeId, status: { ...t.status, state: TaskState.ASSIGNED, message: assignedMessage, err: '', timestamp: timestampFromMs(ctx.nowMs) } });
+        const why = reasons.get(id) ?? '';
+        // A reason the orchestrator gave (e.g. "rebalanced from node X") comes first.
+        const placementReason = t.placementReason ? `${t.placementReason}; ${why}` : why;
+        tx.update('task', { ...t, nodeId, placementReason, status: { ...t.status, state: TaskState.ASSIGNED, message: assignedMessage, err: '', timestamp: timestampFromMs(ctx.nowMs) } });
       }
       for (const [id, reason] of failed) {
         const t = tx.get('task', id);

@@ -26,6 +26,8 @@ function byLoad(a: Candidate, b: Candidate): boolean {
 /** A level of the spread tree: branches by label value, or nodes at the bottom. */
 interface Branch {
   readonly value: string;
+  /** The spread key the children are split by. */
+  readonly key?: string;
   count: number;
   readonly nodes?: Heap<Candidate>;
   readonly children?: Heap<Branch>;
@@ -56,16 +58,20 @@ function buildTree(cands: readonly Candidate[], levels: readonly string[], value
     count += child.count;
     children.push(child);
   }
-  return { value, count, children };
+  return { value, key: level, count, children };
 }
 
-/** Takes one task from the branch: the best node below it, or undefined when it is full. */
-function take(branch: Branch, group: TaskGroup): Candidate | undefined {
+/**
+ * Takes one task from the branch: the best node below it, or undefined when it is full. `why`
+ * collects the ranking that chose it (spread branches, then the node).
+ */
+function take(branch: Branch, group: TaskGroup, why: string[]): Candidate | undefined {
   if (branch.nodes) {
     for (;;) {
       const c = branch.nodes.pop();
       if (!c) return undefined;
       if (capacity(c, group).count <= 0) continue;
+      why.push(`fewest tasks of the service on the node (${c.serviceCount}), then least loaded (${c.taskCount} tasks)`);
       land(c, group);
       if (capacity(c, group).count > 0) branch.nodes.push(c);
       branch.count++;
@@ -76,8 +82,13 @@ function take(branch: Branch, group: TaskGroup): Candidate | undefined {
   for (;;) {
     const child = children.pop();
     if (!child) return undefined;
-    const c = take(child, group);
-    if (!c) continue;
+    const mark = why.length;
+    why.push(`spread ${branch.key ?? ''}=${child.value} had the fewest tasks of the service (${child.count})`);
+    const c = take(child, group, why);
+    if (!c) {
+      why.length = mark;
+      continue;
+    }
     children.push(child);
     branch.count++;
     return c;
@@ -136,9 +147,10 @@ export class Scheduler {
     const unplaced: Unplaced[] = [];
     let reason: string | undefined;
     for (const taskId of group.taskIds) {
-      const c = reason === undefined ? take(root, group) : undefined;
+      const why: string[] = [];
+      const c = reason === undefined ? take(root, group, why) : undefined;
       if (c) {
-        placements.push({ taskId, nodeId: c.id });
+        placements.push({ taskId, nodeId: c.id, reason: `${why.join('; ')} among ${eligible.length} eligible node${eligible.length === 1 ? '' : 's'}` });
         const counts = this.tasksByService[c.index] as Map<string, number>;
         counts.set(group.serviceId, (counts.get(group.serviceId) ?? 0) + 1);
         continue;

@@ -113,18 +113,19 @@ export const schema = $loadSchema({
         NetworkViewPort: {"fields":{"protocol":{"type":"PortProtocol","id":1},"port":{"type":"uint32","id":2}}},
         NetworkViewService: {"fields":{"id":{"type":"string","id":1},"name":{"type":"string","id":2},"networkId":{"type":"string","id":3},"vip":{"type":"string","id":4},"ports":{"rule":"repeated","type":"NetworkViewPort","id":5}}},
         NetworkViewIngressHost: {"fields":{"nodeId":{"type":"string","id":1},"hostAddr":{"type":"string","id":2},"address":{"type":"string","id":3}}},
-        NetworkViewPublishedPort: {"fields":{"serviceId":{"type":"string","id":1},"protocol":{"type":"PortProtocol","id":2},"publishedPort":{"type":"uint32","id":3},"targetPort":{"type":"uint32","id":4}}},
+        NetworkViewPublishedPort: {"oneofs":{"_localOnly":{"oneof":["localOnly"]}},"fields":{"serviceId":{"type":"string","id":1},"protocol":{"type":"PortProtocol","id":2},"publishedPort":{"type":"uint32","id":3},"targetPort":{"type":"uint32","id":4},"localOnly":{"type":"bool","id":5,"options":{"proto3_optional":true}}}},
         NetworkViewIngress: {"fields":{"networkId":{"type":"string","id":1},"hosts":{"rule":"repeated","type":"NetworkViewIngressHost","id":2},"published":{"rule":"repeated","type":"NetworkViewPublishedPort","id":3}}},
-        NetworkViewMessage: {"fields":{"nodeId":{"type":"string","id":1},"hostAddr":{"type":"string","id":2},"sequence":{"type":"uint64","id":3},"networks":{"rule":"repeated","type":"NetworkViewNetwork","id":4},"endpoints":{"rule":"repeated","type":"NetworkViewEndpoint","id":5},"services":{"rule":"repeated","type":"NetworkViewService","id":6},"ingress":{"type":"NetworkViewIngress","id":7}}},
-        Dispatcher: {"methods":{"Session":{"requestType":"SessionRequest","responseType":"SessionMessage","responseStream":true},"Heartbeat":{"requestType":"HeartbeatRequest","responseType":"HeartbeatResponse"},"UpdateTaskStatus":{"requestType":"UpdateTaskStatusRequest","responseType":"UpdateTaskStatusResponse"},"Assignments":{"requestType":"AssignmentsRequest","responseType":"AssignmentsMessage","responseStream":true},"NetworkView":{"requestType":"NetworkViewRequest","responseType":"NetworkViewMessage","responseStream":true}}},
-        ContainerMount: {"fields":{"type":{"type":"string","id":1},"source":{"type":"string","id":2},"target":{"type":"string","id":3},"readOnly":{"type":"bool","id":4},"tmpfsSizeBytes":{"type":"int64","id":5},"tmpfsMode":{"type":"uint32","id":6}}},
-        ContainerCreateRequest: {"fields":{"image":{"type":"string","id":1},"name":{"type":"string","id":2},"entrypoint":{"rule":"repeated","type":"string","id":3},"entrypointSet":{"type":"bool","id":4},"cmd":{"rule":"repeated","type":"string","id":5},"env":{"rule":"repeated","type":"string","id":6},"workingDir":{"type":"string","id":7},"user":{"type":"string","id":8},"hostname":{"type":"string","id":9},"labels":{"keyType":"string","type":"string","id":10},"mounts":{"rule":"repeated","type":"ContainerMount","id":11},"memoryBytes":{"type":"int64","id":12},"nanoCpus":{"type":"int64","id":13},"cpuShares":{"type":"int64","id":14},"pidsLimit":{"type":"int64","id":15},"readOnly":{"type":"bool","id":16},"stopSignal":{"type":"string","id":17},"stopTimeout":{"type":"Duration","id":18},"stopTimeoutSet":{"type":"bool","id":19},"autoRemove":{"type":"bool","id":20}}},
+        NetworkViewHostPort: {"fields":{"taskId":{"type":"string","id":1},"protocol":{"type":"PortProtocol","id":2},"publishedPort":{"type":"uint32","id":3},"targetPort":{"type":"uint32","id":4}}},
+        NetworkViewMessage: {"fields":{"nodeId":{"type":"string","id":1},"hostAddr":{"type":"string","id":2},"sequence":{"type":"uint64","id":3},"networks":{"rule":"repeated","type":"NetworkViewNetwork","id":4},"endpoints":{"rule":"repeated","type":"NetworkViewEndpoint","id":5},"services":{"rule":"repeated","type":"NetworkViewService","id":6},"ingress":{"type":"NetworkViewIngress","id":7},"hostPorts":{"rule":"repeated","type":"NetworkViewHostPort","id":8}}},
+        Dispatcher: {"methods":{"Session":{"requestType":"SessionRequest","responseType":"SessionMessage","responseStream":true},"Heartbeat":{"requestType":"HeartbeatRequest","responseType":"HeartbeatResponse"},"UpdateTaskStatus":{"requestType":"UpdateTaskStatusRequest","responseType":"UpdateTaskStatusResponse"},"Assignments":{"requestType":"AssignmentsRequest","responseType":"AssignmentsMessage","responseStream":true},"NetworkView":{"requestType":"NetworkViewRequest","responseType":"NetworkViewMessage","responseStream":true},"LogSubscriptions":{"requestType":"LogSubscriptionsRequest","responseType":"LogSubscription","responseStream":true},"PublishLogs":{"requestType":"PublishLogsMessage","requestStream":true,"responseType":"PublishLogsResponse"}}},
+        ContainerMount: {"fields":{"type":{"type":"string","id":1},"source":{"type":"string","id":2},"target":{"type":"string","id":3},"readOnly":{"type":"bool","id":4},"tmpfsSizeBytes":{"type":"int64","id":5},"tmpfsMode":{"type":"uint32","id":6},"volumeNoCopy":{"type":"bool","id":7},"volumeDriver":{"type":"string","id":8},"volumeDriverOptions":{"keyType":"string","type":"string","id":9},"volumeLabels":{"keyType":"string","type":"string","id":10}}},
+        ContainerCreateRequest: {"fields":{"image":{"type":"string","id":1},"name":{"type":"string","id":2},"entrypoint":{"rule":"repeated","type":"string","id":3},"entrypointSet":{"type":"bool","id":4},"cmd":{"rule":"repeated","type":"string","id":5},"env":{"rule":"repeated","type":"string","id":6},"workingDir":{"type":"string","id":7},"user":{"type":"string","id":8},"hostname":{"type":"string","id":9},"labels":{"keyType":"string","type":"string","id":10},"mounts":{"rule":"repeated","type":"ContainerMount","id":11},"memoryBytes":{"type":"int64","id":12},"nanoCpus":{"type":"int64","id":13},"cpuShares":{"type":"int64","id":14},"pidsLimit":{"type":"int64","id":15},"readOnly":{"type":"bool","id":16},"stopSignal":{"type":"string","id":17},"stopTimeout":{"type":"Duration","id":18},"stopTimeoutSet":{"type":"bool","id":19},"autoRemove":{"type":"bool","id":20},"healthcheck":{"type":"HealthConfig","id":21}}},
         ContainerCreateResponse: {"fields":{"id":{"type":"string","id":1},"warnings":{"rule":"repeated","type":"string","id":2}}},
         ContainerRef: {"fields":{"id":{"type":"string","id":1}}},
         ContainerStopRequest: {"fields":{"id":{"type":"string","id":1},"timeout":{"type":"Duration","id":2},"timeoutSet":{"type":"bool","id":3}}},
-        ContainerRemoveRequest: {"fields":{"id":{"type":"string","id":1},"force":{"type":"bool","id":2}}},
+        ContainerRemoveRequest: {"fields":{"id":{"type":"string","id":1},"force":{"type":"bool","id":2},"removeVolumes":{"type":"bool","id":3}}},
         ContainerRunState: {"values":{"CONTAINER_RUN_STATE_UNKNOWN":0,"CONTAINER_RUN_STATE_CREATED":1,"CONTAINER_RUN_STATE_RUNNING":2,"CONTAINER_RUN_STATE_EXITED":3}},
-        ContainerSummary: {"fields":{"id":{"type":"string","id":1},"name":{"type":"string","id":2},"image":{"type":"string","id":3},"command":{"type":"string","id":4},"createdAt":{"type":"Timestamp","id":5},"state":{"type":"ContainerRunState","id":6},"exitCode":{"type":"int32","id":7},"oomKilled":{"type":"bool","id":8},"startedAt":{"type":"Timestamp","id":9},"finishedAt":{"type":"Timestamp","id":10},"pid":{"type":"int64","id":11}}},
+        ContainerSummary: {"fields":{"id":{"type":"string","id":1},"name":{"type":"string","id":2},"image":{"type":"string","id":3},"command":{"type":"string","id":4},"createdAt":{"type":"Timestamp","id":5},"state":{"type":"ContainerRunState","id":6},"exitCode":{"type":"int32","id":7},"oomKilled":{"type":"bool","id":8},"startedAt":{"type":"Timestamp","id":9},"finishedAt":{"type":"Timestamp","id":10},"pid":{"type":"int64","id":11},"health":{"type":"string","id":12}}},
         ContainerListRequest: {"fields":{"all":{"type":"bool","id":1}}},
         ContainerListResponse: {"fields":{"containers":{"rule":"repeated","type":"ContainerSummary","id":1}}},
         ContainerInspectResponse: {"fields":{"summary":{"type":"ContainerSummary","id":1},"json":{"type":"string","id":2}}},
@@ -139,7 +140,26 @@ export const schema = $loadSchema({
         ContainerProcess: {"fields":{"pid":{"type":"int64","id":1},"user":{"type":"string","id":2},"command":{"type":"string","id":3}}},
         ContainerTopResponse: {"fields":{"processes":{"rule":"repeated","type":"ContainerProcess","id":1}}},
         Empty: {"fields":{}},
-        Engine: {"methods":{"ContainerCreate":{"requestType":"ContainerCreateRequest","responseType":"ContainerCreateResponse"},"ContainerStart":{"requestType":"ContainerRef","responseType":"Empty"},"ContainerStop":{"requestType":"ContainerStopRequest","responseType":"ContainerWaitResponse"},"ContainerRemove":{"requestType":"ContainerRemoveRequest","responseType":"Empty"},"ContainerList":{"requestType":"ContainerListRequest","responseType":"ContainerListResponse"},"ContainerInspect":{"requestType":"ContainerRef","responseType":"ContainerInspectResponse"},"ContainerWait":{"requestType":"ContainerRef","responseType":"ContainerWaitResponse"},"ContainerLogs":{"requestType":"ContainerLogsRequest","responseType":"LogEntry","responseStream":true},"ContainerExec":{"requestType":"ExecInput","requestStream":true,"responseType":"ExecOutput","responseStream":true},"ContainerStats":{"requestType":"ContainerRef","responseType":"ContainerStatsResponse"},"ContainerTop":{"requestType":"ContainerRef","responseType":"ContainerTopResponse"}}},
+        VolumeCreateRequest: {"fields":{"name":{"type":"string","id":1},"driver":{"type":"string","id":2},"driverOptions":{"keyType":"string","type":"string","id":3},"labels":{"keyType":"string","type":"string","id":4}}},
+        Volume: {"fields":{"name":{"type":"string","id":1},"driver":{"type":"string","id":2},"mountpoint":{"type":"string","id":3},"createdAt":{"type":"string","id":4},"labels":{"keyType":"string","type":"string","id":5},"options":{"keyType":"string","type":"string","id":6},"scope":{"type":"string","id":7},"usedBy":{"rule":"repeated","type":"string","id":8},"anonymous":{"type":"bool","id":9}}},
+        VolumeRef: {"fields":{"name":{"type":"string","id":1}}},
+        VolumeListResponse: {"fields":{"volumes":{"rule":"repeated","type":"Volume","id":1}}},
+        VolumeRemoveRequest: {"fields":{"name":{"type":"string","id":1},"force":{"type":"bool","id":2}}},
+        VolumePruneRequest: {"fields":{"all":{"type":"bool","id":1},"labelFilters":{"rule":"repeated","type":"string","id":2}}},
+        VolumePruneResponse: {"fields":{"deleted":{"rule":"repeated","type":"string","id":1},"reclaimedBytes":{"type":"int64","id":2}}},
+        Engine: {"methods":{"ContainerCreate":{"requestType":"ContainerCreateRequest","responseType":"ContainerCreateResponse"},"ContainerStart":{"requestType":"ContainerRef","responseType":"Empty"},"ContainerStop":{"requestType":"ContainerStopRequest","responseType":"ContainerWaitResponse"},"ContainerRemove":{"requestType":"ContainerRemoveRequest","responseType":"Empty"},"ContainerList":{"requestType":"ContainerListRequest","responseType":"ContainerListResponse"},"ContainerInspect":{"requestType":"ContainerRef","responseType":"ContainerInspectResponse"},"ContainerWait":{"requestType":"ContainerRef","responseType":"ContainerWaitResponse"},"ContainerLogs":{"requestType":"ContainerLogsRequest","responseType":"LogEntry","responseStream":true},"ContainerExec":{"requestType":"ExecInput","requestStream":true,"responseType":"ExecOutput","responseStream":true},"ContainerStats":{"requestType":"ContainerRef","responseType":"ContainerStatsResponse"},"ContainerTop":{"requestType":"ContainerRef","responseType":"ContainerTopResponse"},"VolumeCreate":{"requestType":"VolumeCreateRequest","responseType":"Volume"},"VolumeList":{"requestType":"Empty","responseType":"VolumeListResponse"},"VolumeInspect":{"requestType":"VolumeRef","responseType":"Volume"},"VolumeRemove":{"requestType":"VolumeRemoveRequest","responseType":"Empty"},"VolumePrune":{"requestType":"VolumePruneRequest","responseType":"VolumePruneResponse"}}},
+        LogSelector: {"fields":{"serviceIds":{"rule":"repeated","type":"string","id":1},"taskIds":{"rule":"repeated","type":"string","id":2}}},
+        LogSubscriptionOptions: {"fields":{"follow":{"type":"bool","id":1},"tail":{"type":"int64","id":2},"since":{"type":"Timestamp","id":3}}},
+        LogContext: {"fields":{"serviceId":{"type":"string","id":1},"nodeId":{"type":"string","id":2},"taskId":{"type":"string","id":3}}},
+        LogSource: {"values":{"LOG_SOURCE_UNKNOWN":0,"LOG_SOURCE_STDOUT":1,"LOG_SOURCE_STDERR":2}},
+        LogMessage: {"fields":{"context":{"type":"LogContext","id":1},"timestamp":{"type":"Timestamp","id":2},"source":{"type":"LogSource","id":3},"data":{"type":"bytes","id":4}}},
+        SubscribeLogsRequest: {"fields":{"selector":{"type":"LogSelector","id":1},"options":{"type":"LogSubscriptionOptions","id":2}}},
+        SubscribeLogsMessage: {"fields":{"messages":{"rule":"repeated","type":"LogMessage","id":1},"warnings":{"rule":"repeated","type":"string","id":2}}},
+        LogSubscriptionsRequest: {"fields":{"sessionId":{"type":"string","id":1}}},
+        LogSubscription: {"fields":{"id":{"type":"string","id":1},"selector":{"type":"LogSelector","id":2},"options":{"type":"LogSubscriptionOptions","id":3},"close":{"type":"bool","id":4}}},
+        PublishLogsMessage: {"fields":{"sessionId":{"type":"string","id":1},"subscriptionId":{"type":"string","id":2},"messages":{"rule":"repeated","type":"LogMessage","id":3},"close":{"type":"bool","id":4},"error":{"type":"string","id":5}}},
+        PublishLogsResponse: {"fields":{}},
+        Logs: {"methods":{"SubscribeLogs":{"requestType":"SubscribeLogsRequest","responseType":"SubscribeLogsMessage","responseStream":true}}},
         TaskState: {"values":{"TASK_STATE_NEW":0,"TASK_STATE_PENDING":64,"TASK_STATE_ASSIGNED":192,"TASK_STATE_ACCEPTED":256,"TASK_STATE_PREPARING":320,"TASK_STATE_READY":384,"TASK_STATE_STARTING":448,"TASK_STATE_RUNNING":512,"TASK_STATE_COMPLETE":576,"TASK_STATE_SHUTDOWN":640,"TASK_STATE_FAILED":704,"TASK_STATE_REJECTED":768,"TASK_STATE_REMOVE":800,"TASK_STATE_ORPHANED":832}},
         NodeState: {"values":{"NODE_STATE_UNKNOWN":0,"NODE_STATE_DOWN":1,"NODE_STATE_READY":2,"NODE_STATE_DISCONNECTED":3}},
         Reachability: {"values":{"REACHABILITY_UNKNOWN":0,"REACHABILITY_UNREACHABLE":1,"REACHABILITY_REACHABLE":2}},
@@ -161,7 +181,7 @@ export const schema = $loadSchema({
         PortStatus: {"fields":{"ports":{"rule":"repeated","type":"PortConfig","id":1}}},
         TaskStatus: {"fields":{"timestamp":{"type":"Timestamp","id":1},"state":{"type":"TaskState","id":2},"message":{"type":"string","id":3},"err":{"type":"string","id":4},"containerStatus":{"type":"ContainerStatus","id":5},"portStatus":{"type":"PortStatus","id":6}}},
         NetworkAttachment: {"fields":{"networkId":{"type":"string","id":1},"addresses":{"rule":"repeated","type":"string","id":2},"aliases":{"rule":"repeated","type":"string","id":3},"driverAttachmentOpts":{"keyType":"string","type":"string","id":4}}},
-        Task: {"fields":{"id":{"type":"string","id":1},"meta":{"type":"Meta","id":2},"spec":{"type":"TaskSpec","id":3},"serviceId":{"type":"string","id":4},"slot":{"type":"uint64","id":5},"nodeId":{"type":"string","id":6},"annotations":{"type":"Annotations","id":7},"serviceAnnotations":{"type":"Annotations","id":8},"status":{"type":"TaskStatus","id":9},"desiredState":{"type":"TaskState","id":10},"networks":{"rule":"repeated","type":"NetworkAttachment","id":11},"endpoint":{"type":"Endpoint","id":12},"specVersion":{"type":"Version","id":13},"jobIteration":{"type":"Version","id":14}}},
+        Task: {"oneofs":{"_placementReason":{"oneof":["placementReason"]}},"fields":{"id":{"type":"string","id":1},"meta":{"type":"Meta","id":2},"spec":{"type":"TaskSpec","id":3},"serviceId":{"type":"string","id":4},"slot":{"type":"uint64","id":5},"nodeId":{"type":"string","id":6},"annotations":{"type":"Annotations","id":7},"serviceAnnotations":{"type":"Annotations","id":8},"status":{"type":"TaskStatus","id":9},"desiredState":{"type":"TaskState","id":10},"networks":{"rule":"repeated","type":"NetworkAttachment","id":11},"endpoint":{"type":"Endpoint","id":12},"specVersion":{"type":"Version","id":13},"jobIteration":{"type":"Version","id":14},"placementReason":{"type":"string","id":15,"options":{"proto3_optional":true}}}},
         Network: {"fields":{"id":{"type":"string","id":1},"meta":{"type":"Meta","id":2},"spec":{"type":"NetworkSpec","id":3},"driverState":{"type":"Driver","id":4},"ipam":{"type":"IPAMOptions","id":5},"vni":{"type":"uint32","id":6},"pendingDelete":{"type":"bool","id":7}}},
         Secret: {"fields":{"id":{"type":"string","id":1},"meta":{"type":"Meta","id":2},"spec":{"type":"SecretSpec","id":3},"internal":{"type":"bool","id":4}}},
         Config: {"fields":{"id":{"type":"string","id":1},"meta":{"type":"Meta","id":2},"spec":{"type":"ConfigSpec","id":3}}},
@@ -195,6 +215,7 @@ export const schema = $loadSchema({
         RestartCondition: {"values":{"RESTART_CONDITION_NONE":0,"RESTART_CONDITION_ON_FAILURE":1,"RESTART_CONDITION_ANY":2}},
         UpdateFailureAction: {"values":{"UPDATE_FAILURE_ACTION_PAUSE":0,"UPDATE_FAILURE_ACTION_CONTINUE":1,"UPDATE_FAILURE_ACTION_ROLLBACK":2}},
         UpdateOrder: {"values":{"UPDATE_ORDER_STOP_FIRST":0,"UPDATE_ORDER_START_FIRST":1}},
+        RebalanceMode: {"values":{"REBALANCE_MODE_DEFAULT":0,"REBALANCE_MODE_ON":1,"REBALANCE_MODE_OFF":2}},
         EndpointMode: {"values":{"ENDPOINT_MODE_VIP":0,"ENDPOINT_MODE_DNSRR":1}},
         PortProtocol: {"values":{"PORT_PROTOCOL_TCP":0,"PORT_PROTOCOL_UDP":1,"PORT_PROTOCOL_SCTP":2}},
         PublishMode: {"values":{"PUBLISH_MODE_INGRESS":0,"PUBLISH_MODE_HOST":1}},
@@ -220,15 +241,15 @@ export const schema = $loadSchema({
         ReplicatedJob: {"fields":{"maxConcurrent":{"type":"uint64","id":1},"totalCompletions":{"type":"uint64","id":2}}},
         GlobalJob: {"fields":{}},
         UpdateConfig: {"fields":{"parallelism":{"type":"uint64","id":1},"delay":{"type":"Duration","id":2},"failureAction":{"type":"UpdateFailureAction","id":3},"monitor":{"type":"Duration","id":4},"maxFailureRatio":{"type":"float","id":5},"order":{"type":"UpdateOrder","id":6}}},
-        PortConfig: {"fields":{"name":{"type":"string","id":1},"protocol":{"type":"PortProtocol","id":2},"targetPort":{"type":"uint32","id":3},"publishedPort":{"type":"uint32","id":4},"publishMode":{"type":"PublishMode","id":5}}},
+        PortConfig: {"oneofs":{"_localOnly":{"oneof":["localOnly"]}},"fields":{"name":{"type":"string","id":1},"protocol":{"type":"PortProtocol","id":2},"targetPort":{"type":"uint32","id":3},"publishedPort":{"type":"uint32","id":4},"publishMode":{"type":"PublishMode","id":5},"localOnly":{"type":"bool","id":6,"options":{"proto3_optional":true}}}},
         EndpointSpec: {"fields":{"mode":{"type":"EndpointMode","id":1},"ports":{"rule":"repeated","type":"PortConfig","id":2}}},
-        ServiceSpec: {"oneofs":{"mode":{"oneof":["replicated","global","replicatedJob","globalJob"]}},"fields":{"annotations":{"type":"Annotations","id":1},"task":{"type":"TaskSpec","id":2},"replicated":{"type":"ReplicatedService","id":3},"global":{"type":"GlobalService","id":4},"replicatedJob":{"type":"ReplicatedJob","id":5},"globalJob":{"type":"GlobalJob","id":6},"update":{"type":"UpdateConfig","id":7},"rollback":{"type":"UpdateConfig","id":8},"endpoint":{"type":"EndpointSpec","id":9}}},
+        ServiceSpec: {"oneofs":{"mode":{"oneof":["replicated","global","replicatedJob","globalJob"]},"_rebalance":{"oneof":["rebalance"]}},"fields":{"annotations":{"type":"Annotations","id":1},"task":{"type":"TaskSpec","id":2},"replicated":{"type":"ReplicatedService","id":3},"global":{"type":"GlobalService","id":4},"replicatedJob":{"type":"ReplicatedJob","id":5},"globalJob":{"type":"GlobalJob","id":6},"update":{"type":"UpdateConfig","id":7},"rollback":{"type":"UpdateConfig","id":8},"endpoint":{"type":"EndpointSpec","id":9},"rebalance":{"type":"RebalanceMode","id":10,"options":{"proto3_optional":true}}}},
         IPAMConfig: {"fields":{"family":{"type":"IPAMFamily","id":1},"subnet":{"type":"string","id":2},"ipRange":{"type":"string","id":3},"gateway":{"type":"string","id":4},"reserved":{"keyType":"string","type":"string","id":5}}},
         IPAMOptions: {"fields":{"driver":{"type":"Driver","id":1},"configs":{"rule":"repeated","type":"IPAMConfig","id":2}}},
         NetworkSpec: {"fields":{"annotations":{"type":"Annotations","id":1},"driver":{"type":"Driver","id":2},"ipv6Enabled":{"type":"bool","id":3},"internal":{"type":"bool","id":4},"ipam":{"type":"IPAMOptions","id":5},"attachable":{"type":"bool","id":6},"ingress":{"type":"bool","id":7}}},
         SecretSpec: {"fields":{"annotations":{"type":"Annotations","id":1},"data":{"type":"bytes","id":2},"templating":{"type":"Driver","id":3},"driver":{"type":"Driver","id":4}}},
         ConfigSpec: {"fields":{"annotations":{"type":"Annotations","id":1},"data":{"type":"bytes","id":2},"templating":{"type":"Driver","id":3}}},
-        OrchestrationConfig: {"fields":{"taskHistoryRetentionLimit":{"type":"int64","id":1}}},
+        OrchestrationConfig: {"oneofs":{"_rebalance":{"oneof":["rebalance"]}},"fields":{"taskHistoryRetentionLimit":{"type":"int64","id":1},"rebalance":{"type":"bool","id":2,"options":{"proto3_optional":true}}}},
         DispatcherConfig: {"fields":{"heartbeatPeriod":{"type":"Duration","id":1}}},
         CAConfig: {"fields":{"nodeCertExpiry":{"type":"Duration","id":1}}},
         RaftConfig: {"fields":{"snapshotInterval":{"type":"uint64","id":1},"keepOldSnapshots":{"type":"uint64","id":2},"logEntriesForSlowFollowers":{"type":"uint64","id":3},"heartbeatTick":{"type":"uint32","id":4},"electionTick":{"type":"uint32","id":5}}},
@@ -1059,12 +1080,17 @@ export interface NetworkViewIngressHost {
 /** Encodes, decodes and creates {@link NetworkViewIngressHost} messages (tsswarm.NetworkViewIngressHost). */
 export const NetworkViewIngressHost: $MessageCodec<NetworkViewIngressHost> = $messageCodec(schema, 'tsswarm.NetworkViewIngressHost');
 
-/** A port published through the routing mesh: any node's published_port to a task's target_port. */
+/**
+ * A port published through the routing mesh: any node's published_port to a task's target_port.
+ * At most one of localOnly is set (oneof _localOnly).
+ */
 export interface NetworkViewPublishedPort {
   serviceId: string;
   protocol: PortProtocol;
   publishedPort: number;
   targetPort: number;
+  /** Only to this node's own tasks, keeping the client's address (PortConfig.local_only). */
+  localOnly?: boolean;
 }
 /** Encodes, decodes and creates {@link NetworkViewPublishedPort} messages (tsswarm.NetworkViewPublishedPort). */
 export const NetworkViewPublishedPort: $MessageCodec<NetworkViewPublishedPort> = $messageCodec(schema, 'tsswarm.NetworkViewPublishedPort');
@@ -1077,6 +1103,19 @@ export interface NetworkViewIngress {
 }
 /** Encodes, decodes and creates {@link NetworkViewIngress} messages (tsswarm.NetworkViewIngress). */
 export const NetworkViewIngress: $MessageCodec<NetworkViewIngress> = $messageCodec(schema, 'tsswarm.NetworkViewIngress');
+
+/**
+ * A port a task on this node publishes in host mode: the node's published_port goes to that
+ * task's target_port (no routing mesh; the client's address is kept).
+ */
+export interface NetworkViewHostPort {
+  taskId: string;
+  protocol: PortProtocol;
+  publishedPort: number;
+  targetPort: number;
+}
+/** Encodes, decodes and creates {@link NetworkViewHostPort} messages (tsswarm.NetworkViewHostPort). */
+export const NetworkViewHostPort: $MessageCodec<NetworkViewHostPort> = $messageCodec(schema, 'tsswarm.NetworkViewHostPort');
 
 /**
  * What netd on one node needs from the cluster, whole: the networks the node has tasks on (and
@@ -1094,6 +1133,8 @@ export interface NetworkViewMessage {
   endpoints: NetworkViewEndpoint[];
   services: NetworkViewService[];
   ingress?: NetworkViewIngress;
+  /** Host-mode ports of this node's tasks. */
+  hostPorts: NetworkViewHostPort[];
 }
 /** Encodes, decodes and creates {@link NetworkViewMessage} messages (tsswarm.NetworkViewMessage). */
 export const NetworkViewMessage: $MessageCodec<NetworkViewMessage> = $messageCodec(schema, 'tsswarm.NetworkViewMessage');
@@ -1111,6 +1152,15 @@ export interface ContainerMount {
   readOnly: boolean;
   tmpfsSizeBytes: number;
   tmpfsMode: number;
+  /**
+   * Volume mounts: source names the volume (empty: a new anonymous volume). Do not copy the
+   * image's content at the target into a new, empty volume.
+   */
+  volumeNoCopy: boolean;
+  /** Volume mounts: how to create the volume when it does not exist yet. */
+  volumeDriver: string;
+  volumeDriverOptions: Record<string, string>;
+  volumeLabels: Record<string, string>;
 }
 /** Encodes, decodes and creates {@link ContainerMount} messages (tsswarm.ContainerMount). */
 export const ContainerMount: $MessageCodec<ContainerMount> = $messageCodec(schema, 'tsswarm.ContainerMount');
@@ -1145,6 +1195,11 @@ export interface ContainerCreateRequest {
   stopTimeoutSet: boolean;
   /** Remove the container when it exits (`run --rm`). */
   autoRemove: boolean;
+  /**
+   * The health check (`--health-*`): an empty test inherits the image's HEALTHCHECK, ["NONE"]
+   * (`--no-healthcheck`) disables it.
+   */
+  healthcheck?: HealthConfig;
 }
 /** Encodes, decodes and creates {@link ContainerCreateRequest} messages (tsswarm.ContainerCreateRequest). */
 export const ContainerCreateRequest: $MessageCodec<ContainerCreateRequest> = $messageCodec(schema, 'tsswarm.ContainerCreateRequest');
@@ -1177,6 +1232,8 @@ export const ContainerStopRequest: $MessageCodec<ContainerStopRequest> = $messag
 export interface ContainerRemoveRequest {
   id: string;
   force: boolean;
+  /** Remove the container's anonymous volumes with it (`rm -v`; swarm task containers always do). */
+  removeVolumes: boolean;
 }
 /** Encodes, decodes and creates {@link ContainerRemoveRequest} messages (tsswarm.ContainerRemoveRequest). */
 export const ContainerRemoveRequest: $MessageCodec<ContainerRemoveRequest> = $messageCodec(schema, 'tsswarm.ContainerRemoveRequest');
@@ -1204,6 +1261,8 @@ export interface ContainerSummary {
   startedAt?: Timestamp;
   finishedAt?: Timestamp;
   pid: number;
+  /** "starting", "healthy" or "unhealthy"; empty for a container without a health check. */
+  health: string;
 }
 /** Encodes, decodes and creates {@link ContainerSummary} messages (tsswarm.ContainerSummary). */
 export const ContainerSummary: $MessageCodec<ContainerSummary> = $messageCodec(schema, 'tsswarm.ContainerSummary');
@@ -1341,6 +1400,183 @@ export const ContainerTopResponse: $MessageCodec<ContainerTopResponse> = $messag
 export interface Empty {}
 /** Encodes, decodes and creates {@link Empty} messages (tsswarm.Empty). */
 export const Empty: $MessageCodec<Empty> = $messageCodec(schema, 'tsswarm.Empty');
+
+/** What `volume create` asks for. */
+export interface VolumeCreateRequest {
+  /** Empty: a generated name. */
+  name: string;
+  /** Empty: "local". */
+  driver: string;
+  driverOptions: Record<string, string>;
+  labels: Record<string, string>;
+}
+/** Encodes, decodes and creates {@link VolumeCreateRequest} messages (tsswarm.VolumeCreateRequest). */
+export const VolumeCreateRequest: $MessageCodec<VolumeCreateRequest> = $messageCodec(schema, 'tsswarm.VolumeCreateRequest');
+
+/** A named volume of this host. */
+export interface Volume {
+  name: string;
+  driver: string;
+  /** Where the volume's data is on the host. */
+  mountpoint: string;
+  /** RFC 3339. */
+  createdAt: string;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  /** "local": volumes live on one host. */
+  scope: string;
+  /** Names of the containers that use the volume. */
+  usedBy: string[];
+  /** Made for a mount with no source; `volume prune` removes these unless asked for all. */
+  anonymous: boolean;
+}
+/** Encodes, decodes and creates {@link Volume} messages (tsswarm.Volume). */
+export const Volume: $MessageCodec<Volume> = $messageCodec(schema, 'tsswarm.Volume');
+
+/** Names a volume. */
+export interface VolumeRef {
+  name: string;
+}
+/** Encodes, decodes and creates {@link VolumeRef} messages (tsswarm.VolumeRef). */
+export const VolumeRef: $MessageCodec<VolumeRef> = $messageCodec(schema, 'tsswarm.VolumeRef');
+
+/** The VolumeListResponse message. */
+export interface VolumeListResponse {
+  volumes: Volume[];
+}
+/** Encodes, decodes and creates {@link VolumeListResponse} messages (tsswarm.VolumeListResponse). */
+export const VolumeListResponse: $MessageCodec<VolumeListResponse> = $messageCodec(schema, 'tsswarm.VolumeListResponse');
+
+/** The VolumeRemoveRequest message. */
+export interface VolumeRemoveRequest {
+  name: string;
+  /** Do not fail when the volume does not exist (a volume in use is still refused). */
+  force: boolean;
+}
+/** Encodes, decodes and creates {@link VolumeRemoveRequest} messages (tsswarm.VolumeRemoveRequest). */
+export const VolumeRemoveRequest: $MessageCodec<VolumeRemoveRequest> = $messageCodec(schema, 'tsswarm.VolumeRemoveRequest');
+
+/** The VolumePruneRequest message. */
+export interface VolumePruneRequest {
+  /** Named volumes too, not only anonymous ones. */
+  all: boolean;
+  /** Only volumes with these labels ("key" or "key=value"). */
+  labelFilters: string[];
+}
+/** Encodes, decodes and creates {@link VolumePruneRequest} messages (tsswarm.VolumePruneRequest). */
+export const VolumePruneRequest: $MessageCodec<VolumePruneRequest> = $messageCodec(schema, 'tsswarm.VolumePruneRequest');
+
+/** The VolumePruneResponse message. */
+export interface VolumePruneResponse {
+  deleted: string[];
+  reclaimedBytes: number;
+}
+/** Encodes, decodes and creates {@link VolumePruneResponse} messages (tsswarm.VolumePruneResponse). */
+export const VolumePruneResponse: $MessageCodec<VolumePruneResponse> = $messageCodec(schema, 'tsswarm.VolumePruneResponse');
+
+// ---- logs.proto ---------------------------------------------------------------------------------
+// Service logs, as SwarmKit's log broker: a client subscribes on any manager (followers forward
+// to the leader); the leader hands the subscription to the workers' agents over their dispatcher
+// sessions; each agent reads the logs of its matching task containers and publishes them back.
+
+/** Which logs: every task of the services, plus the tasks named. */
+export interface LogSelector {
+  serviceIds: string[];
+  taskIds: string[];
+}
+/** Encodes, decodes and creates {@link LogSelector} messages (tsswarm.LogSelector). */
+export const LogSelector: $MessageCodec<LogSelector> = $messageCodec(schema, 'tsswarm.LogSelector');
+
+/** How much of each task's log, and whether to keep following it. */
+export interface LogSubscriptionOptions {
+  follow: boolean;
+  /** Lines from the end of each task's log; negative: all of it. */
+  tail: number;
+  /** Only lines written at or after this time (unset: from the start). */
+  since?: Timestamp;
+}
+/** Encodes, decodes and creates {@link LogSubscriptionOptions} messages (tsswarm.LogSubscriptionOptions). */
+export const LogSubscriptionOptions: $MessageCodec<LogSubscriptionOptions> = $messageCodec(schema, 'tsswarm.LogSubscriptionOptions');
+
+/** Where a log line comes from. */
+export interface LogContext {
+  serviceId: string;
+  nodeId: string;
+  taskId: string;
+}
+/** Encodes, decodes and creates {@link LogContext} messages (tsswarm.LogContext). */
+export const LogContext: $MessageCodec<LogContext> = $messageCodec(schema, 'tsswarm.LogContext');
+
+/** Which stream of a container a line was written to. */
+export const LogSource = {
+  UNKNOWN: 0,
+  STDOUT: 1,
+  STDERR: 2,
+} as const;
+/** Which stream of a container a line was written to. */
+export type LogSource = (typeof LogSource)[keyof typeof LogSource];
+
+/** One line of a task's log, without its newline. */
+export interface LogMessage {
+  context?: LogContext;
+  timestamp?: Timestamp;
+  source: LogSource;
+  data: Uint8Array;
+}
+/** Encodes, decodes and creates {@link LogMessage} messages (tsswarm.LogMessage). */
+export const LogMessage: $MessageCodec<LogMessage> = $messageCodec(schema, 'tsswarm.LogMessage');
+
+/** A client's subscription. */
+export interface SubscribeLogsRequest {
+  selector?: LogSelector;
+  options?: LogSubscriptionOptions;
+}
+/** Encodes, decodes and creates {@link SubscribeLogsRequest} messages (tsswarm.SubscribeLogsRequest). */
+export const SubscribeLogsRequest: $MessageCodec<SubscribeLogsRequest> = $messageCodec(schema, 'tsswarm.SubscribeLogsRequest');
+
+/** Lines for a subscriber, and warnings about nodes whose logs cannot be had. */
+export interface SubscribeLogsMessage {
+  messages: LogMessage[];
+  warnings: string[];
+}
+/** Encodes, decodes and creates {@link SubscribeLogsMessage} messages (tsswarm.SubscribeLogsMessage). */
+export const SubscribeLogsMessage: $MessageCodec<SubscribeLogsMessage> = $messageCodec(schema, 'tsswarm.SubscribeLogsMessage');
+
+/** Opens the stream of log subscriptions for a worker's session. */
+export interface LogSubscriptionsRequest {
+  sessionId: string;
+}
+/** Encodes, decodes and creates {@link LogSubscriptionsRequest} messages (tsswarm.LogSubscriptionsRequest). */
+export const LogSubscriptionsRequest: $MessageCodec<LogSubscriptionsRequest> = $messageCodec(schema, 'tsswarm.LogSubscriptionsRequest');
+
+/** A subscription the worker serves (or, with close, stops serving). */
+export interface LogSubscription {
+  id: string;
+  selector?: LogSelector;
+  options?: LogSubscriptionOptions;
+  close: boolean;
+}
+/** Encodes, decodes and creates {@link LogSubscription} messages (tsswarm.LogSubscription). */
+export const LogSubscription: $MessageCodec<LogSubscription> = $messageCodec(schema, 'tsswarm.LogSubscription');
+
+/**
+ * A worker's lines for one subscription. close: the worker has sent everything it will send
+ * (error says why, when it failed).
+ */
+export interface PublishLogsMessage {
+  sessionId: string;
+  subscriptionId: string;
+  messages: LogMessage[];
+  close: boolean;
+  error: string;
+}
+/** Encodes, decodes and creates {@link PublishLogsMessage} messages (tsswarm.PublishLogsMessage). */
+export const PublishLogsMessage: $MessageCodec<PublishLogsMessage> = $messageCodec(schema, 'tsswarm.PublishLogsMessage');
+
+/** The publication ended. */
+export interface PublishLogsResponse {}
+/** Encodes, decodes and creates {@link PublishLogsResponse} messages (tsswarm.PublishLogsResponse). */
+export const PublishLogsResponse: $MessageCodec<PublishLogsResponse> = $messageCodec(schema, 'tsswarm.PublishLogsResponse');
 
 // ---- objects.proto ------------------------------------------------------------------------------
 // The objects the manager's store holds, one table each: nodes, services, tasks, networks,
@@ -1591,6 +1827,7 @@ export const NetworkAttachment: $MessageCodec<NetworkAttachment> = $messageCodec
 /**
  * One run of a service's task template on one node. Replicated services number their tasks
  * by slot; global services have one task per node.
+ * At most one of placementReason is set (oneof _placementReason).
  */
 export interface Task {
   id: string;
@@ -1611,6 +1848,8 @@ export interface Task {
   specVersion?: Version;
   /** For job services: the iteration this task belongs to. */
   jobIteration?: Version;
+  /** Why the task runs on its node: the scheduler's ranking, or "rebalanced from node X". */
+  placementReason?: string;
 }
 /** Encodes, decodes and creates {@link Task} messages (tsswarm.Task). */
 export const Task: $MessageCodec<Task> = $messageCodec(schema, 'tsswarm.Task');
@@ -1966,6 +2205,21 @@ export const UpdateOrder = {
 /** Whether a rolling update stops the old task before starting the new one, or the reverse. */
 export type UpdateOrder = (typeof UpdateOrder)[keyof typeof UpdateOrder];
 
+/**
+ * Whether the orchestrator moves a replicated service's tasks to nodes that joined or came back
+ * (a few at a time, with the service's update settings). DEFAULT follows the cluster's setting.
+ */
+export const RebalanceMode = {
+  DEFAULT: 0,
+  ON: 1,
+  OFF: 2,
+} as const;
+/**
+ * Whether the orchestrator moves a replicated service's tasks to nodes that joined or came back
+ * (a few at a time, with the service's update settings). DEFAULT follows the cluster's setting.
+ */
+export type RebalanceMode = (typeof RebalanceMode)[keyof typeof RebalanceMode];
+
 /** How clients reach a service: a virtual IP load-balanced by the host, or DNS round robin. */
 export const EndpointMode = {
   VIP: 0,
@@ -2237,13 +2491,21 @@ export interface UpdateConfig {
 /** Encodes, decodes and creates {@link UpdateConfig} messages (tsswarm.UpdateConfig). */
 export const UpdateConfig: $MessageCodec<UpdateConfig> = $messageCodec(schema, 'tsswarm.UpdateConfig');
 
-/** A port the service exposes. published_port 0 lets the manager pick one. */
+/**
+ * A port the service exposes. published_port 0 lets the manager pick one.
+ * At most one of localOnly is set (oneof _localOnly).
+ */
 export interface PortConfig {
   name: string;
   protocol: PortProtocol;
   targetPort: number;
   publishedPort: number;
   publishMode: PublishMode;
+  /**
+   * Ingress mode only: each host sends the port's traffic to its own tasks of the service and keeps
+   * the client's address (no SNAT); a host without such a task does not answer. Not in docker.
+   */
+  localOnly?: boolean;
 }
 /** Encodes, decodes and creates {@link PortConfig} messages (tsswarm.PortConfig). */
 export const PortConfig: $MessageCodec<PortConfig> = $messageCodec(schema, 'tsswarm.PortConfig');
@@ -2259,6 +2521,7 @@ export const EndpointSpec: $MessageCodec<EndpointSpec> = $messageCodec(schema, '
 /**
  * What the user asks of a service.
  * At most one of replicated, global, replicatedJob, globalJob is set (oneof mode).
+ * At most one of rebalance is set (oneof _rebalance).
  */
 export interface ServiceSpec {
   annotations?: Annotations;
@@ -2270,6 +2533,8 @@ export interface ServiceSpec {
   update?: UpdateConfig;
   rollback?: UpdateConfig;
   endpoint?: EndpointSpec;
+  /** Rebalancing of replicated services when nodes join or recover. */
+  rebalance?: RebalanceMode;
 }
 /** Encodes, decodes and creates {@link ServiceSpec} messages (tsswarm.ServiceSpec). */
 export const ServiceSpec: $MessageCodec<ServiceSpec> = $messageCodec(schema, 'tsswarm.ServiceSpec');
@@ -2335,10 +2600,15 @@ export interface ConfigSpec {
 /** Encodes, decodes and creates {@link ConfigSpec} messages (tsswarm.ConfigSpec). */
 export const ConfigSpec: $MessageCodec<ConfigSpec> = $messageCodec(schema, 'tsswarm.ConfigSpec');
 
-/** How the orchestrator keeps task history. */
+/**
+ * How the orchestrator keeps task history.
+ * At most one of rebalance is set (oneof _rebalance).
+ */
 export interface OrchestrationConfig {
   /** Dead tasks kept per slot (or per node for global services). */
   taskHistoryRetentionLimit: number;
+  /** Rebalance replicated services whose spec leaves it to the cluster (RebalanceMode DEFAULT). */
+  rebalance?: boolean;
 }
 /** Encodes, decodes and creates {@link OrchestrationConfig} messages (tsswarm.OrchestrationConfig). */
 export const OrchestrationConfig: $MessageCodec<OrchestrationConfig> = $messageCodec(schema, 'tsswarm.OrchestrationConfig');
@@ -2669,6 +2939,10 @@ export const DispatcherService = {
   updateTaskStatus: $grpcMethod('tsswarm.Dispatcher', 'UpdateTaskStatus', UpdateTaskStatusRequest, UpdateTaskStatusResponse, false, false),
   assignments: $grpcMethod('tsswarm.Dispatcher', 'Assignments', AssignmentsRequest, AssignmentsMessage, false, true),
   networkView: $grpcMethod('tsswarm.Dispatcher', 'NetworkView', NetworkViewRequest, NetworkViewMessage, false, true),
+  /** The log subscriptions this node's tasks should serve (proto/logs.proto). */
+  logSubscriptions: $grpcMethod('tsswarm.Dispatcher', 'LogSubscriptions', LogSubscriptionsRequest, LogSubscription, false, true),
+  /** One stream per subscription: the node's lines for it. */
+  publishLogs: $grpcMethod('tsswarm.Dispatcher', 'PublishLogs', PublishLogsMessage, PublishLogsResponse, true, false),
 };
 /** A server implementation of the Dispatcher service: one grpc-js handler per rpc. */
 export type DispatcherServer = {
@@ -2677,6 +2951,8 @@ export type DispatcherServer = {
   updateTaskStatus: $handleUnaryCall<UpdateTaskStatusRequest, UpdateTaskStatusResponse>;
   assignments: $handleServerStreamingCall<AssignmentsRequest, AssignmentsMessage>;
   networkView: $handleServerStreamingCall<NetworkViewRequest, NetworkViewMessage>;
+  logSubscriptions: $handleServerStreamingCall<LogSubscriptionsRequest, LogSubscription>;
+  publishLogs: $handleClientStreamingCall<PublishLogsMessage, PublishLogsResponse>;
 };
 
 /**
@@ -2695,6 +2971,11 @@ export const EngineService = {
   containerExec: $grpcMethod('tsswarm.Engine', 'ContainerExec', ExecInput, ExecOutput, true, true),
   containerStats: $grpcMethod('tsswarm.Engine', 'ContainerStats', ContainerRef, ContainerStatsResponse, false, false),
   containerTop: $grpcMethod('tsswarm.Engine', 'ContainerTop', ContainerRef, ContainerTopResponse, false, false),
+  volumeCreate: $grpcMethod('tsswarm.Engine', 'VolumeCreate', VolumeCreateRequest, Volume, false, false),
+  volumeList: $grpcMethod('tsswarm.Engine', 'VolumeList', Empty, VolumeListResponse, false, false),
+  volumeInspect: $grpcMethod('tsswarm.Engine', 'VolumeInspect', VolumeRef, Volume, false, false),
+  volumeRemove: $grpcMethod('tsswarm.Engine', 'VolumeRemove', VolumeRemoveRequest, Empty, false, false),
+  volumePrune: $grpcMethod('tsswarm.Engine', 'VolumePrune', VolumePruneRequest, VolumePruneResponse, false, false),
 };
 /** A server implementation of the Engine service: one grpc-js handler per rpc. */
 export type EngineServer = {
@@ -2709,6 +2990,23 @@ export type EngineServer = {
   containerExec: $handleBidiStreamingCall<ExecInput, ExecOutput>;
   containerStats: $handleUnaryCall<ContainerRef, ContainerStatsResponse>;
   containerTop: $handleUnaryCall<ContainerRef, ContainerTopResponse>;
+  volumeCreate: $handleUnaryCall<VolumeCreateRequest, Volume>;
+  volumeList: $handleUnaryCall<Empty, VolumeListResponse>;
+  volumeInspect: $handleUnaryCall<VolumeRef, Volume>;
+  volumeRemove: $handleUnaryCall<VolumeRemoveRequest, Empty>;
+  volumePrune: $handleUnaryCall<VolumePruneRequest, VolumePruneResponse>;
+};
+
+/**
+ * For clients (managers only).
+ * The gRPC definition: pass it to Server.addService or makeGenericClientConstructor.
+ */
+export const LogsService = {
+  subscribeLogs: $grpcMethod('tsswarm.Logs', 'SubscribeLogs', SubscribeLogsRequest, SubscribeLogsMessage, false, true),
+};
+/** A server implementation of the Logs service: one grpc-js handler per rpc. */
+export type LogsServer = {
+  subscribeLogs: $handleServerStreamingCall<SubscribeLogsRequest, SubscribeLogsMessage>;
 };
 
 /**

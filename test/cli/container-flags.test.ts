@@ -25,11 +25,23 @@ t.test('bad flags are refused before anything is sent', async (t) => {
   t.throws(() => envEntries(['=x'], {}), { code: 'EINVAL' });
 });
 
-t.test('-v and --mount', async (t) => {
-  t.same(parseVolume('/data:/srv:ro'), { type: 'bind', source: '/data', target: '/srv', readOnly: true, tmpfsSizeBytes: 0, tmpfsMode: 0 });
-  t.throws(() => parseVolume('data:/srv'), { message: /named volumes are not supported yet/ });
-  t.throws(() => parseVolume('/data'), { message: /want SOURCE:TARGET/ });
-  t.throws(() => parseVolume('/a:/b:rx'), { message: /invalid volume mode/ });
+const noVolume = { volumeNoCopy: false, volumeDriver: '', volumeDriverOptions: {}, volumeLabels: {} };
+
+t.test('-v: bind mounts, named volumes, anonymous volumes', async (t) => {
+  t.same(parseVolume('/data:/srv:ro'), { type: 'bind', source: '/data', target: '/srv', readOnly: true, tmpfsSizeBytes: 0, tmpfsMode: 0, ...noVolume });
+  t.same(parseVolume('data:/srv'), { type: 'volume', source: 'data', target: '/srv', readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, ...noVolume });
+  t.same(parseVolume('data:/srv:ro,nocopy'), { type: 'volume', source: 'data', target: '/srv', readOnly: true, tmpfsSizeBytes: 0, tmpfsMode: 0, ...noVolume, volumeNoCopy: true });
+  t.same(parseVolume('/cache'), { type: 'volume', source: '', target: '/cache', readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, ...noVolume }, 'one path: an anonymous volume');
+  t.throws(() => parseVolume('./rel:/srv'), { code: 'EINVAL', message: /"\.\/rel" is not a valid volume name .*absolute path/ });
+  t.throws(() => parseVolume('a:/srv'), { message: /not a valid volume name/ }, 'one character is too short, as docker');
+  t.throws(() => parseVolume('data'), { message: /want SOURCE:TARGET/ });
+  t.throws(() => parseVolume('data:rel'), { message: /must be an absolute path/ });
+  t.throws(() => parseVolume('/a:/b:rx'), { message: /invalid volume mode "rx"/ });
+  t.throws(() => parseVolume('/a:/b:nocopy'), { message: /invalid volume mode "nocopy"/ }, 'nocopy is for volumes');
+  t.throws(() => parseVolume('v1:/b:ro,rw'), { message: /not both/ });
+});
+
+t.test('--mount: bind, tmpfs and volume with docker\'s fields', async (t) => {
   t.same(parseMount('type=tmpfs,target=/scratch,tmpfs-size=1m,tmpfs-mode=1777'), {
     type: 'tmpfs',
     source: '',
@@ -37,9 +49,31 @@ t.test('-v and --mount', async (t) => {
     readOnly: false,
     tmpfsSizeBytes: 1024 * 1024,
     tmpfsMode: 0o1777,
+    ...noVolume,
   });
   t.equal(parseMount('type=bind,src=/a,dst=/b,readonly').readOnly, true);
+  t.equal(parseMount('type=bind,src=/a,dst=/b,readonly=false').readOnly, false);
+  t.same(parseMount('type=volume,source=data,target=/data,readonly,volume-nocopy,volume-label=team=a,volume-opt=type=tmpfs,volume-opt=device=tmpfs,"volume-opt=o=size=64m,uid=1000"'), {
+    type: 'volume',
+    source: 'data',
+    target: '/data',
+    readOnly: true,
+    tmpfsSizeBytes: 0,
+    tmpfsMode: 0,
+    volumeNoCopy: true,
+    volumeDriver: '',
+    volumeDriverOptions: { type: 'tmpfs', device: 'tmpfs', o: 'size=64m,uid=1000' },
+    volumeLabels: { team: 'a' },
+  }, 'a quoted field keeps its commas, as docker\'s CSV');
+  t.same(parseMount('target=/anon'), { type: 'volume', source: '', target: '/anon', readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, ...noVolume }, 'type defaults to volume; no source: anonymous');
+  t.equal(parseMount('type=volume,src=v1,dst=/x,volume-driver=local').volumeDriver, 'local');
   t.throws(() => parseMount('type=bind,src=rel,dst=/b'), { message: /absolute source/ });
   t.throws(() => parseMount('type=tmpfs,target=/x,size=1m'), { message: /unknown --mount field "size"/ });
-  t.throws(() => parseMount('type=npipe,target=/x'), { message: /not supported yet/ });
+  t.throws(() => parseMount('type=npipe,target=/x'), { message: /type=npipe is not supported/ });
+  t.throws(() => parseMount('type=volume,source=/abs,target=/x'), { message: /"\/abs" is not a valid volume name/ });
+  t.throws(() => parseMount('type=bind,source=/a,target=/x,volume-nocopy'), { message: /volume-nocopy is only for type=volume/ });
+  t.throws(() => parseMount('type=volume,target=/x,tmpfs-size=1m'), { message: /tmpfs-size is only for type=tmpfs/ });
+  t.throws(() => parseMount('type=volume,source=v1,target=/x,volume-opt==x'), { message: /want KEY=VALUE/ });
+  t.throws(() => parseMount('type=volume,source=v1,target=/x,volume-nocopy=maybe'), { message: /use true or false/ });
+  t.throws(() => parseMount('type=volume,source=v1,target=/x,"volume-opt=o=a'), { message: /unterminated quote/ });
 });

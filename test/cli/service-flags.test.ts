@@ -10,12 +10,13 @@ import {
   parseNetworkFlag,
   parsePublish,
   parseScaleArgs,
+  parseServiceMount,
   splitArgs,
   updatedSpec,
   type CreateFlags,
   type FlagContext,
 } from '../../cli/service-flags.js';
-import { PortProtocol, PublishMode, RestartCondition, UpdateFailureAction } from '../../proto/index.js';
+import { PortProtocol, PublishMode, RebalanceMode, RestartCondition, UpdateFailureAction } from '../../proto/index.js';
 
 const files: Record<string, string> = {
   '/env/app': '# comment\n\nA=1\n  B=two words\nFROM_CALLER\nUNSET_ONE\n',
@@ -45,6 +46,18 @@ t.test('--publish: short and long syntax, ranges, protocols, modes', async (t) =
   t.throws(() => parsePublish('8080:0'), /--publish: invalid port "0"/, 'a target port is never 0');
   t.throws(() => parsePublish(':80'), /--publish: invalid port ""/);
   t.throws(() => parsePublish('published=8080,target=80,colour=red'), /--publish: unknown field "colour"/);
+});
+
+t.test('--mount type=volume: the volume, nocopy, labels and driver options go into the spec', async (t) => {
+  t.same(parseServiceMount('type=volume,source=data,target=/data,volume-nocopy,volume-label=team=a,volume-opt=type=tmpfs,volume-opt=device=tmpfs'), {
+    type: 1,
+    source: 'data',
+    target: '/data',
+    readOnly: false,
+    volumeOptions: { noCopy: true, labels: { team: 'a' }, driverConfig: { name: 'local', options: { type: 'tmpfs', device: 'tmpfs' } } },
+  });
+  t.same(parseServiceMount('type=volume,target=/anon'), { type: 1, source: '', target: '/anon', readOnly: false, volumeOptions: { noCopy: false, labels: {} } }, 'no source: a volume per task');
+  t.throws(() => parseServiceMount('type=volume,source=/abs,target=/x'), { code: 'EINVAL', message: /^--mount "type=volume,source=\/abs,target=\/x": source: "\/abs" is not a valid volume name/ });
 });
 
 t.test('--network: short and long syntax', async (t) => {
@@ -182,4 +195,67 @@ t.test('create: each bad flag is refused with a message naming it', async (t) =>
     [{ stopGracePeriod: '5 seconds' }, /^--stop-grace-period: invalid duration/],
   ];
   for (const [flags, message] of cases) t.throws(() => createSpec('nginx', [], flags, ctx), message, JSON.stringify(flags));
+});
+
+t.test('update: bad update input is refused with a clear message (parallelism, durations, failure action, --rollback with others)', async (t) => {
+  const current = createSpec('nginx', [], { replicas: '3' }, ctx);
+  const cases: [Parameters<typeof updatedSpec>[1], RegExp][] = [
+    [{ updateParallelism: '-1' }, /^--update-parallelism: invalid value "-1": want a whole number/],
+    [{ rollbackParallelism: '-2' }, /^--rollback-parallelism: invalid value "-2"/],
+    [{ updateDelay: '10x' }, /^--update-delay: invalid duration "10x": use a duration such as 10s/],
+    [{ rollbackMonitor: '10x' }, /^--rollback-monitor: invalid duration "10x"/],
+    [{ updateFailureAction: 'explode' }, /^--update-failure-action: invalid value "explode": use pause, continue, rollback/],
+    [{ updateMaxFailureRatio: '-0.1' }, /^--update-max-failure-ratio: invalid value "-0.1"/],
+    [{ rollback: true, image: 'nginx:2' }, /other flags may not be combined with --rollback/],
+    [{ rebalance: 'sometimes' }, /^--rebalance: invalid value "sometimes": use on, true, off, false, default/],
+    [{ sysctlAdd: ['net.ipv4.ip_forward'] }, /^--sysctl-add: invalid "net.ipv4.ip_forward": use NAME=VALUE/],
+    [{ capAdd: ['net admin'] }, /^--cap-add: invalid capability "net admin"/],
+  ];
+  for (const [flags, message] of cases) {
+    t.throws(() => updatedSpec(current, flags, ctx), message, JSON.stringify(flags));
+    t.throws(() => updatedSpec(blankSpec(), flags, ctx, { syntaxOnly: true }), message, `${JSON.stringify(flags)} before any request`);
+  }
+  t.same(current, createSpec('nginx', [], { replicas: '3' }, ctx), 'the spec passed in is not changed');
+});
+
+t.test('update: rolling update and rollback settings, rebalance, and the docker flag pairs', async (t) => {
+  const current = createSpec('nginx', [], { replicas: '6', sysctl: ['net.core.somaxconn=1024'], capAdd: ['NET_ADMIN'], group: ['audio'] }, ctx);
+  const next = updatedSpec(
+    current,
+    {
+      updateParallelism: '2',
+      updateDelay: '1s',
+      updateOrder: 'start-first',
+      updateFailureAction: 'rollback',
+      updateMonitor: '10s',
+      updateMaxFailureRatio: '0.25',
+      rollbackParallelism: '0',
+      rollbackOrder: 'start-first',
+      rebalance: true,
+      sysctlAdd: ['net.ipv4.tcp_syncookies=1'],
+      sysctlRm: ['net.core.somaxconn'],
+      capDrop: ['NET_ADMIN', 'MKNOD'],
+      groupAdd: ['video'],
+      groupRm: ['audio'],
+    },
+    ctx,
+  );
+  t.same(next.update, { parallelism: 2, delay: { seconds: 1, nanos: 0 }, failureAction: UpdateFailureAction.ROLLBACK, monitor: { seconds: 10, nanos: 0 }, maxFailureRatio: 0.25, order: 1 });
+  t.equal(next.rollback?.parallelism, 0);
+  t.equal(next.rollback?.order, 1);
+  t.equal(next.rebalance, RebalanceMode.ON);
+  t.same(next.task?.container?.sysctls, { 'net.ipv4.tcp_syncookies': '1' });
+  t.same([next.task?.container?.capabilityAdd, next.task?.container?.capabilityDrop], [[], ['CAP_NET_ADMIN', 'CAP_MKNOD']], 'a dropped capability leaves the add list');
+  t.same(next.task?.container?.groups, ['video']);
+  t.equal(updatedSpec(next, { rebalance: 'off' }, ctx).rebalance, RebalanceMode.OFF);
+  t.equal(updatedSpec(next, { rebalance: 'default' }, ctx).rebalance, RebalanceMode.DEFAULT);
+  t.equal(updatedSpec(next, { force: true }, ctx).task?.forceUpdate, 1, '--force bumps ForceUpdate');
+  t.throws(() => createSpec('nginx', [], { mode: 'global', rebalance: 'on' }, ctx), /^--rebalance can only be used with replicated mode/);
+});
+
+t.test('--publish mesh=local: the routing mesh to local tasks only; refused for host mode and unknown values', async (t) => {
+  t.same(parsePublish('published=8080,target=80,mesh=local'), [{ name: '', targetPort: 80, publishedPort: 8080, protocol: PortProtocol.TCP, publishMode: PublishMode.INGRESS, localOnly: true }]);
+  t.same(parsePublish('published=8080,target=80,mesh=all')[0]?.localOnly, undefined, 'mesh=all is the default');
+  t.throws(() => parsePublish('published=8080,target=80,mode=host,mesh=local'), /mesh=local applies to the routing mesh/);
+  t.throws(() => parsePublish('published=8080,target=80,mesh=near'), /--publish mesh: invalid value "near": use all, local/);
 });

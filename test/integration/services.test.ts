@@ -10,7 +10,9 @@ import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
 import { labDown, labUp, hostSocket, startHostDaemon, stopHostDaemon, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
 import { ImageService } from '../../worker/images/image-service.js';
 import { eventually } from '../helpers/eventually.js';
-import { tsswarmWith, type CliResult } from '../helpers/cli.js';
+import { execFile, spawn } from 'node:child_process';
+import { tsswarmBin, tsswarmWith, type CliResult } from '../helpers/cli.js';
+import { labCli, runningTasks } from '../helpers/lab-services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const labName = `sv${process.pid % 100_000}`;
@@ -23,31 +25,8 @@ t.teardown(async () => {
   await labDown(labName).catch(() => undefined);
 });
 
-const host = (name: string): LabHost => record.hosts.find((h) => h.name === name) as LabHost;
-const on = (name: string, ...args: string[]): Promise<CliResult> => tsswarmWith({ env: { TSSWARM_HOST: `unix://${hostSocket(host(name))}` } }, ...args);
-
-interface TaskRow {
-  name: string;
-  node: string;
-  desired: string;
-  current: string;
-  error: string;
-}
-
-async function tasks(service: string): Promise<TaskRow[]> {
-  const r = await on('h1', 'service', 'ps', service, '--no-trunc', '--format', '{{.Name}}|{{.Node}}|{{.DesiredState}}|{{.CurrentState}}|{{.Error}}');
-  if (r.code !== 0) throw new Error(`service ps failed: ${r.stderr}`);
-  return r.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((line) => {
-      const [name, node, desired, current, error] = line.split('|');
-      return { name: (name ?? '').replace(/^[\\_ ]+/, ''), node: node ?? '', desired: desired ?? '', current: current ?? '', error: error ?? '' };
-    });
-}
-
-const running = (rows: TaskRow[]): TaskRow[] => rows.filter((r) => r.desired.toLowerCase() === 'running' && r.current.toLowerCase().startsWith('running'));
+const { host, on, tasks } = labCli(() => record);
+const running = runningTasks;
 
 t.test('the test image is loaded on every host', async (t) => {
   const dir = await tempDir(t, 'services-image');
@@ -79,6 +58,125 @@ t.test('an impossible constraint leaves the task pending with the reason', async
   t.match(value[0]?.error ?? '', /no suitable node \(3 nodes: .*constraint/, `the reason names the filter: ${value[0]?.error}`);
   t.match(value[0]?.current ?? '', /pending/i);
   t.equal((await on('h1', 'service', 'rm', 'nowhere')).code, 0);
+});
+
+t.test('service logs: every task on every node, with its prefix; one task; --tail, -t, -f; bad input', async (t) => {
+  const create = await on('h1', 'service', 'create', '--detach', '--name', 'talk', '--replicas', '3', '--replicas-max-per-node', '1', 'busybox', 'sh', '-c', 'echo "hello from $(hostname)"; echo err-line >&2; i=0; while [ $i -lt 600 ]; do sleep 1; echo "tick $i"; i=$((i+1)); done');
+  t.equal(create.code, 0, create.stderr);
+  await eventually('three talk tasks running, one per host', async () => running(await tasks('talk')).length, (n) => n === 3, 60_000);
+  await eventually('the first line of all three tasks', async () => (await on('h1', 'service', 'logs', 'talk')).stdout.split('\n').filter((l) => l.includes('hello from')).length, (n) => n === 3, 20_000);
+
+  const all = await on('h1', 'service', 'logs', 'talk');
+  t.equal(all.code, 0, all.stderr);
+  const hellos = all.stdout.split('\n').filter((l) => l.includes('hello from'));
+  t.equal(hellos.length, 3, 'one hello per task');
+  for (const line of hellos) t.match(line, /^talk\.[1-3]\.[a-z0-9]{12}@h[1-3] +\| hello from /, `prefixed as docker does: ${line}`);
+  t.equal(new Set(hellos.map((l) => /@(h\d)/.exec(l)?.[1])).size, 3, 'lines came from all three hosts');
+  t.equal(all.stderr.split('\n').filter((l) => l.endsWith('| err-line')).length, 3, 'stderr lines go to stderr');
+  t.notMatch(all.stdout, /err-line/, 'and not to stdout');
+
+  const raw = await on('h1', 'service', 'logs', '--raw', '--since', '1h', 'talk');
+  t.equal(raw.stdout.split('\n').filter((l) => l.startsWith('hello from')).length, 3, '--raw: only the text');
+
+  const stamped = await on('h1', 'service', 'logs', '-t', '--no-task-ids', '--tail', '1', 'talk');
+  const stampedLines = [...stamped.stdout.split('\n'), ...stamped.stderr.split('\n')].filter((l) => l !== '');
+  t.equal(stampedLines.length, 3, `--tail 1: one line per task (${JSON.stringify(stampedLines)})`);
+  for (const line of stampedLines) t.match(line, /^talk\.[1-3]@h[1-3] +\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z /, '-t and --no-task-ids');
+
+  const taskId = /^talk\.\d\.([a-z0-9]{12})@/.exec(hellos[0] ?? '')?.[1] ?? '';
+  const one = await on('h1', 'service', 'logs', taskId);
+  t.equal(one.code, 0, one.stderr);
+  t.equal(one.stdout.split('\n').filter((l) => l.includes('hello from')).length, 1, 'a task ID gives that task only');
+
+  // Following: new lines keep coming until the CLI is stopped.
+  const follower = spawn(process.execPath, [tsswarmBin, 'service', 'logs', '-f', '--tail', '0', 'talk'], { env: { ...process.env, TSSWARM_HOST: `unix://${hostSocket(host('h1'))}` } });
+  let followed = '';
+  let followErr = '';
+  follower.stdout.on('data', (b: Buffer) => (followed += b.toString()));
+  follower.stderr.on('data', (b: Buffer) => (followErr += b.toString()));
+  const ended = new Promise<number | null>((resolve) => follower.on('exit', (code) => resolve(code)));
+  const timer = setTimeout(() => follower.kill('SIGKILL'), 60_000);
+  await eventually('followed ticks from all three hosts', async () => ({ hosts: new Set([...followed.matchAll(/@(h\d) +\| tick/g)].map((m) => m[1])).size, out: followed.slice(-300), err: followErr.slice(-300) }), (v) => v.hosts === 3, 40_000);
+  t.pass('a follower gets new lines from all three hosts');
+  follower.kill('SIGINT');
+  clearTimeout(timer);
+  t.equal(await ended, 0, 'Ctrl-C ends a follower cleanly');
+
+  const onWorker = await on('h2', 'service', 'logs', 'talk');
+  t.not(onWorker.code, 0, 'a worker cannot serve service logs');
+  t.match(onWorker.stderr, /not a swarm manager/);
+  const missing = await on('h1', 'service', 'logs', 'nosuch');
+  t.not(missing.code, 0, 'an unknown service fails');
+  t.match(missing.stderr, /no such service or task: nosuch/);
+  const badTail = await on('h1', 'service', 'logs', '--tail', 'x', 'talk');
+  t.not(badTail.code, 0);
+  t.match(badTail.stderr, /--tail must be a number/);
+  t.equal((await on('h1', 'service', 'rm', 'talk')).code, 0);
+});
+
+/** What `http://ADDR:PORT/` answers from inside lab host `from` (empty when nothing answers); bounded to 2 s. */
+function fetchFrom(from: string, addr: string, port: number, path = '/'): Promise<string> {
+  return new Promise((resolve) => {
+    // busybox's static wget crashes here (glibc NSS); nc speaks HTTP/1.0 just as well.
+    const script = `printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 ${addr} ${port} | tail -1`;
+    execFile('ip', ['netns', 'exec', host(from).netns, 'sh', '-c', script], { timeout: 5_000 }, (err, stdout) => resolve(err ? '' : stdout.trim()));
+  });
+}
+
+t.test('host-mode publishing: each task answers on its own host only; a host port in use leaves a task pending', async (t) => {
+  const httpd = ['busybox', 'sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www'];
+  const create = await on('h1', 'service', 'create', '--detach', '--name', 'hostweb', '--replicas', '2', '--publish', 'mode=host,published=8081,target=80', ...httpd);
+  t.equal(create.code, 0, create.stderr);
+  const { value: rows } = await eventually('two hostweb tasks running', async () => running(await tasks('hostweb')), (r) => r.length === 2, 60_000);
+  const busy = new Set(rows.map((r) => r.node));
+  t.equal(busy.size, 2, 'on two different hosts: a host port is held once per node');
+  const ports = await on('h1', 'service', 'ps', 'hostweb', '--format', '{{.Ports}}');
+  t.same(ports.stdout.trim().split('\n'), ['*:8081->80/tcp', '*:8081->80/tcp'], 'service ps shows the host ports of running tasks');
+  const names = ['h1', 'h2', 'h3'];
+  for (const [i, name] of names.entries()) {
+    const from = names[(i + 1) % 3] as string;
+    if (busy.has(name)) {
+      const { value } = await eventually(`${name}:8081 answering`, () => fetchFrom(from, host(name).address, 8081), (v) => v !== '', 20_000);
+      t.match(value, /^[a-z0-9]{12}$/, `${name}:8081 answers from its own task (${value}), asked from ${from}`);
+      t.not(await fetchFrom(name, host(name).address, 8081), '', `${name}:8081 answers the host itself too`);
+    } else {
+      t.equal(await fetchFrom(from, host(name).address, 8081), '', `${name} runs no task: nothing answers on its 8081 (no routing mesh)`);
+    }
+  }
+
+  const second = await on('h1', 'service', 'create', '--detach', '--name', 'hostweb2', '--replicas', '2', '--publish', 'mode=host,published=8081,target=80', ...httpd);
+  t.equal(second.code, 0, second.stderr);
+  const { value: rows2 } = await eventually('one hostweb2 task running, one pending', async () => tasks('hostweb2'), (r) => running(r).length === 1 && r.some((x) => /host-mode port in use/.test(x.error)), 60_000);
+  const free = names.find((n) => !busy.has(n));
+  t.same(running(rows2).map((r) => r.node), [free], 'the one that runs took the only host with 8081 free');
+  t.match(rows2.find((r) => r.error !== '')?.error, /no suitable node.*host-mode port in use/, 'the other waits, saying why');
+
+  const zero = await on('h1', 'service', 'create', '--detach', '--publish', 'mode=host,target=80', 'busybox', 'sleep', '60');
+  t.not(zero.code, 0, 'host mode without a published port is refused');
+  t.match(zero.stderr, /host mode needs its published port/);
+  for (const name of ['hostweb', 'hostweb2']) t.equal((await on('h1', 'service', 'rm', name)).code, 0, `${name} removed`);
+});
+
+t.test('mesh=local: every host sends the port to its own task only, and the task sees the client address', async (t) => {
+  // A CGI that answers with the address the request came from.
+  const script = 'mkdir -p /www/cgi-bin && printf "#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho \\$REMOTE_ADDR\\n" > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 80 -h /www';
+  const local = await on('h1', 'service', 'create', '--detach', '--name', 'localweb', '--publish', 'published=8082,target=80,mesh=local', 'busybox', 'sh', '-c', script);
+  t.equal(local.code, 0, local.stderr);
+  const mesh = await on('h1', 'service', 'create', '--detach', '--name', 'meshweb', '--publish', 'published=8083,target=80', 'busybox', 'sh', '-c', script);
+  t.equal(mesh.code, 0, mesh.stderr);
+  const { value: rows } = await eventually('localweb and meshweb running', async () => [...running(await tasks('localweb')), ...running(await tasks('meshweb'))], (r) => r.length === 2, 60_000);
+  const where = rows[0]?.node as string;
+  const other = ['h1', 'h2', 'h3'].find((n) => n !== where) as string;
+  // busybox httpd gives REMOTE_ADDR as an IPv4-mapped IPv6 address: [::ffff:198.18.0.1].
+  const bare = (a: string): string => a.replace(/^\[::ffff:/, '').replace(/\]$/, '');
+  const { value: seen } = await eventually(`${where}:8082 answering`, async () => bare(await fetchFrom(other, host(where).address, 8082, '/cgi-bin/ip')), (v) => v !== '', 20_000);
+  t.equal(seen, host(other).address, `mesh=local: the task saw the client's own address ${host(other).address}`);
+  for (const n of ['h1', 'h2', 'h3'].filter((x) => x !== where)) t.equal(await fetchFrom(n, host(n).address, 8082, '/cgi-bin/ip'), '', `${n} has no localweb task: its 8082 does not answer`);
+  const { value: snat } = await eventually('meshweb answering through the mesh', async () => bare(await fetchFrom(other, host(other).address, 8083, '/cgi-bin/ip')), (v) => v !== '', 20_000);
+  t.not(snat, host(other).address, `the ordinary mesh answers from every host and SNATs (the task saw ${snat})`);
+  const inspect = await on('h1', 'service', 'inspect', '--pretty', 'localweb');
+  t.match(inspect.stdout, /Mesh = local/, 'inspect --pretty says so');
+  for (const name of ['localweb', 'meshweb']) t.equal((await on('h1', 'service', 'rm', name)).code, 0, `${name} removed`);
 });
 
 t.test('a killed worker: its tasks move within heartbeat grace + 5 s; back, its old tasks stop', async (t) => {
@@ -125,12 +223,19 @@ t.test('a service reaches another by name over an overlay network; tasks.NAME li
     if (r.code === 0 && r.stdout.trim() !== '') answers.add(r.stdout.trim());
   }
   t.equal(answers.size, 2, `db (its VIP) answered from both replicas: ${[...answers].join(', ')}`);
-  for (const name of ['client', 'db']) t.equal((await on('h1', 'service', 'rm', name)).code, 0, `${name} removed`);
+
+  // --endpoint-mode dnsrr: no VIP; the name itself answers with every task address.
+  const rr = await on('h1', 'service', 'create', '--detach', '--name', 'rr', '--replicas', '2', '--endpoint-mode', 'dnsrr', '--network', 'appnet', 'busybox', 'sleep', '600');
+  t.equal(rr.code, 0, rr.stderr);
+  const rrLookup = await eventually('rr resolves to its 2 task addresses', () => cli('container', 'exec', id, 'nslookup', 'rr'), (r) => new Set(r.stdout.split('Name:').slice(1).join(' ').match(/10\.\d+\.\d+\.\d+/g) ?? []).size === 2, 60_000);
+  t.pass(`rr (dnsrr): ${rrLookup.value.stdout.replace(/\s+/g, ' ').trim()}`);
+  for (const name of ['client', 'db', 'rr']) t.equal((await on('h1', 'service', 'rm', name)).code, 0, `${name} removed`);
 });
 
 t.test('bad input is refused and nothing is created', async (t) => {
-  const count = async (): Promise<number> => (await on('h1', 'service', 'ls', '-q')).stdout.trim().split('\n').filter((l) => l !== '').length;
-  const before = await count();
+  // Services removed by earlier tests may still be going away: compare IDs, not counts.
+  const ids = async (): Promise<string[]> => (await on('h1', 'service', 'ls', '-q')).stdout.trim().split('\n').filter((l) => l !== '');
+  const before = new Set(await ids());
   for (const [args, pattern] of [
     [['service', 'create', '--detach', 'bad image!'], /invalid reference|image/i],
     [['service', 'create', '--detach', '--replicas', '-1', 'busybox'], /replicas/],
@@ -143,6 +248,6 @@ t.test('bad input is refused and nothing is created', async (t) => {
     t.match(r.stderr, pattern, r.stderr.trim());
     t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
-  t.equal(await count(), before, 'no service was created');
+  t.same((await ids()).filter((id) => !before.has(id)), [], 'no service was created');
   t.equal((await on('h1', 'service', 'rm', 'web')).code, 0, 'web removed');
 });

@@ -4,7 +4,8 @@
  * each host gets its namespace and interfaces before attach returns (the first one before any view
  * came, so it waits for it), the two tasks ping each other over the overlay, the DNS server on the
  * gateway answers the service name and its tasks, a detached task's namespace is gone, and stopping
- * with removeAll leaves no netd device, table or task namespace. Everything is removed in teardown
+ * with removeAll leaves no netd device, table or task namespace. A TCP connection between the two
+ * tasks keeps working across a kill -9 and restart of h1's netd, which remakes no device. Everything is removed in teardown
  * even when the test fails (agents killed, netd state removed, task namespaces deleted, lab down).
  * Needs root.
  */
@@ -178,17 +179,44 @@ t.test('netd host agents on two lab hosts: task namespaces reach each other over
   t.match(tasks, 'Address: 10.0.1.3', 'tasks.web has t1');
   t.match(tasks, 'Address: 10.0.1.4', 'and t2');
 
+  // A TCP connection between the tasks survives netd's restart: the kernel state stays, and a new
+  // agent finds its devices and rules as it left them (fingerprints match) and remakes nothing.
+  const server = spawn('ip', ['netns', 'exec', ns2, 'busybox', 'nc', '-l', '-p', '7000', '-e', 'cat'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  children.push(server);
+  await new Promise((r) => setTimeout(r, 300));
+  const client = spawn('ip', ['netns', 'exec', ns1, 'busybox', 'nc', '10.0.1.4', '7000'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  children.push(client);
+  let echoed = '';
+  client.stdout?.on('data', (b: Buffer) => (echoed += b.toString()));
+  const echo = async (word: string): Promise<boolean> => {
+    client.stdin?.write(`${word}\n`);
+    for (let i = 0; i < 50 && !echoed.includes(word); i++) await new Promise((r) => setTimeout(r, 100));
+    return echoed.includes(word);
+  };
+  t.ok(await echo('before'), 'a TCP connection from t1 to t2 echoes');
+  const linkIds = async (): Promise<string> => (await inNs(h1.netns, ['ip', '-o', 'link', 'show'])).out.split('\n').filter((l) => /ts[bve]-/.test(l)).map((l) => l.split(':')[0]).join(',');
+  const before = await linkIds();
+  a1.child.kill('SIGKILL');
+  await new Promise((r) => a1.child.once('exit', r));
+  const a1again = await LabAgent.start(h1, children);
+  await a1again.view(viewOf('n1'));
+  for (let i = 0; i < 100 && ((await a1again.call('stats')) as { reconciles: number }).reconciles < 1; i++) await new Promise((r) => setTimeout(r, 100));
+  t.ok(await echo('after'), 'the same connection still echoes after netd was killed and started again');
+  t.equal(await linkIds(), before, 'the restarted netd remade no device');
+  client.kill('SIGKILL');
+  server.kill('SIGKILL');
+
   // t2 leaves: its namespace goes, and with the next view h1 forgets it.
   await a2.detach(t2);
   await store.update((tx) => tx.remove('task', 't2'));
-  await Promise.all([a1.view(viewOf('n1')), a2.view(viewOf('n2'))]);
+  await Promise.all([a1again.view(viewOf('n1')), a2.view(viewOf('n2'))]);
   t.notOk((await readdir('/run/netns')).includes(ns2), "the detached task's namespace is gone");
   t.notOk(await pings(ns1, '10.0.1.4'), 'and unreachable');
-  const stats = (await a1.call('stats')) as { reconciles: number; failures: number };
+  const stats = (await a1again.call('stats')) as { reconciles: number; failures: number };
   t.equal(stats.failures, 0, `no failed reconcile on h1 (${stats.reconciles} reconciles)`);
 
   // Stopping with removeAll leaves nothing of netd on either host.
-  await Promise.all([a1.call('stop', { removeAll: true }), a2.call('stop', { removeAll: true })]);
+  await Promise.all([a1again.call('stop', { removeAll: true }), a2.call('stop', { removeAll: true })]);
   for (const h of hosts) {
     const obs = await observe(hostExecutor({ netns: h.netns }));
     t.same(obs.links.map((l) => l.name).filter((n) => /^ts[bve]-/.test(n)), [], `${h.name}: no netd device left`);

@@ -169,6 +169,7 @@ const serviceSpec = fixture(
     update: updateConfig,
     rollback: { ...updateConfig, failureAction: p.UpdateFailureAction.PAUSE, order: p.UpdateOrder.STOP_FIRST },
     endpoint: endpointSpec,
+    rebalance: p.RebalanceMode.ON,
   },
   { annotations: { name: 'agent', labels: {} }, task: taskSpec, global: globalService },
   { annotations: { name: 'migrate', labels: {} }, task: taskSpec, replicatedJob },
@@ -202,7 +203,7 @@ const configSpec = fixture(p.ConfigSpec, {
   data: Uint8Array.from([0, 1, 2, 253, 254, 255]),
   templating: { name: 'golang', options: {} },
 });
-const orchestrationConfig = fixture(p.OrchestrationConfig, { taskHistoryRetentionLimit: 5 });
+const orchestrationConfig = fixture(p.OrchestrationConfig, { taskHistoryRetentionLimit: 5, rebalance: true });
 const dispatcherConfig = fixture(p.DispatcherConfig, { heartbeatPeriod: { seconds: 5, nanos: 0 } });
 const caConfig = fixture(p.CAConfig, { nodeCertExpiry: duration });
 const raftConfig = fixture(p.RaftConfig, {
@@ -313,6 +314,7 @@ const task = fixture(p.Task, {
   endpoint,
   specVersion: version,
   jobIteration: { index: 2 },
+  placementReason: 'rebalanced from node h1; fewest tasks of the service on the node (0)',
 });
 const network = fixture(p.Network, {
   id: networkId,
@@ -490,7 +492,25 @@ fixture(p.NetworkViewMessage, {
   endpoints: [viewEndpoint],
   services: [viewService],
   ingress: viewIngress,
+  hostPorts: [fixture(p.NetworkViewHostPort, { taskId, protocol: p.PortProtocol.UDP, publishedPort: 5353, targetPort: 53 })],
 });
+
+// ---- logs.proto
+
+const logSelector = fixture(p.LogSelector, { serviceIds: [serviceId], taskIds: [taskId] });
+const logOptions = fixture(p.LogSubscriptionOptions, { follow: true, tail: -1, since: timestamp }, { follow: false, tail: 10 });
+const logMessage = fixture(p.LogMessage, {
+  context: fixture(p.LogContext, { serviceId, nodeId, taskId }),
+  timestamp,
+  source: p.LogSource.STDERR,
+  data: new Uint8Array([104, 105, 0, 255]),
+});
+fixture(p.SubscribeLogsRequest, { selector: logSelector, options: logOptions });
+fixture(p.SubscribeLogsMessage, { messages: [logMessage], warnings: ['node n3 is not connected to the leader: the logs of its tasks are missing'] });
+fixture(p.LogSubscriptionsRequest, { sessionId: 'session-1' });
+fixture(p.LogSubscription, { id: 'sub-1', selector: logSelector, options: logOptions, close: true });
+fixture(p.PublishLogsMessage, { sessionId: 'session-1', subscriptionId: 'sub-1', messages: [logMessage], close: true, error: 'container gone' });
+fixture(p.PublishLogsResponse, {});
 
 // ---- control.proto
 
@@ -594,8 +614,9 @@ fixture(p.UpdateClusterResponse, { cluster });
 
 const containerMount = fixture(
   p.ContainerMount,
-  { type: 'tmpfs', source: 'scratch', target: '/scratch', readOnly: true, tmpfsSizeBytes: bigIndex, tmpfsMode: 0o1777 },
+  { type: 'tmpfs', source: 'scratch', target: '/scratch', readOnly: true, tmpfsSizeBytes: bigIndex, tmpfsMode: 0o1777, volumeNoCopy: true, volumeDriver: 'local', volumeDriverOptions: { type: 'tmpfs' }, volumeLabels: { team: 'a' } },
 );
+
 fixture(p.ContainerCreateRequest, {
   image: 'registry.lab:5000/busybox:1.36',
   name: 'web',
@@ -617,11 +638,13 @@ fixture(p.ContainerCreateRequest, {
   stopTimeout: duration,
   stopTimeoutSet: true,
   autoRemove: true,
+  healthcheck: healthConfig,
 });
 fixture(p.ContainerCreateResponse, { id: taskId, warnings: ['no registry answered'] });
 fixture(p.ContainerRef, { id: 'web' });
 fixture(p.ContainerStopRequest, { id: 'web', timeout: duration, timeoutSet: true });
-fixture(p.ContainerRemoveRequest, { id: 'web', force: true });
+fixture(p.ContainerRemoveRequest, { id: 'web', force: true, removeVolumes: true });
+
 const containerSummary = fixture(p.ContainerSummary, {
   id: taskId,
   name: 'web',
@@ -634,6 +657,7 @@ const containerSummary = fixture(p.ContainerSummary, {
   startedAt: timestamp,
   finishedAt: timestamp,
   pid: bigIndex,
+  health: 'unhealthy',
 });
 fixture(p.ContainerListRequest, { all: true });
 fixture(p.ContainerListResponse, { containers: [containerSummary] });
@@ -647,6 +671,24 @@ fixture(p.ExecOutput, { stdout: bytes('out') }, { stderr: bytes('err') }, { exit
 fixture(p.ContainerStatsResponse, { memoryUsageBytes: bigIndex, memoryLimitBytes: bigIndex + 1, cpuPercent: 49.5, pidsCurrent: 3 });
 const containerProcess = fixture(p.ContainerProcess, { pid: 4242, user: 'root', command: 'sleep 300' });
 fixture(p.ContainerTopResponse, { processes: [containerProcess] });
+fixture(p.VolumeCreateRequest, { name: 'data', driver: 'local', driverOptions: { type: 'tmpfs', device: 'tmpfs', o: 'size=64m' }, labels: { team: 'a' } });
+const volume = fixture(p.Volume, {
+  name: 'data',
+  driver: 'local',
+  mountpoint: '/var/lib/tsswarm/volumes/data/_data',
+  createdAt: '2026-11-23T15:00:00.000Z',
+  labels: { team: 'a' },
+  options: { type: 'tmpfs' },
+  scope: 'local',
+  usedBy: ['web'],
+  anonymous: true,
+});
+fixture(p.VolumeRef, { name: 'data' });
+fixture(p.VolumeListResponse, { volumes: [volume] });
+fixture(p.VolumeRemoveRequest, { name: 'data', force: true });
+fixture(p.VolumePruneRequest, { all: true, labelFilters: ['team=a'] });
+fixture(p.VolumePruneResponse, { deleted: ['data'], reclaimedBytes: bigIndex });
+
 fixture(p.Empty, {});
 
 // swarm.proto

@@ -15,6 +15,7 @@ import {
   AssignmentsMessageType,
   millisOf,
   type AssignmentsMessage,
+  type LogSubscription,
   type NetworkViewMessage,
   type NodeDescription,
   type SessionMessage,
@@ -25,6 +26,7 @@ import { backoffDelayMs, defaultBackoff, type BackoffPolicy } from './backoff.js
 import { leaderHintOf } from '../../lib/rpc-errors.js';
 import { DispatcherClient, dispatcherCallError } from './dispatcher-client.js';
 import { StatusQueue } from './status-queue.js';
+import { LogPublisher, maxActiveSubscriptions, type TaskLogSource } from './log-publisher.js';
 import type { TaskWorker } from './task-worker.js';
 
 /** How long status reports gather before they are sent together. */
@@ -88,6 +90,8 @@ export interface AgentOptions {
    * runs on this node). A manager without the call is tolerated: the session goes on without views.
    */
   readonly networkView?: boolean;
+  /** Serve `service logs` subscriptions from these task containers (without it, none are served). */
+  readonly logs?: TaskLogSource;
 }
 
 /** How one session ended. */
@@ -318,6 +322,7 @@ export class Agent {
     this.heartbeat(run, sessionId);
     this.followAssignments(run, sessionId);
     if (this.options.networkView === true) this.followNetworkView(run, sessionId);
+    if (this.options.logs !== undefined) this.followLogSubscriptions(run, sessionId, this.options.logs);
     this.flushTimer = false;
     this.scheduleFlush();
   }
@@ -371,6 +376,41 @@ export class Agent {
         if (!unimplemented) run.fail(new TsswarmError(ErrorCode.CLOSED, `manager at ${run.address} ended the network view stream`));
       }),
     );
+  }
+
+  /**
+   * Serves the leader's log subscriptions for as long as the session lasts. A manager without the
+   * call, or a broken stream, costs only the logs: the session goes on.
+   */
+  private followLogSubscriptions(run: SessionRun, sessionId: string, source: TaskLogSource): void {
+    const stream = run.track(run.client.logSubscriptions(sessionId));
+    const publishers = new Map<string, LogPublisher>();
+    const stopAll = (): void => {
+      for (const p of [...publishers.values()]) p.stop();
+    };
+    void run.done.then(stopAll);
+    stream.on('data', (sub: LogSubscription) => {
+      if (run.isEnded) return;
+      if (sub.close) {
+        publishers.get(sub.id)?.stop();
+        return;
+      }
+      if (publishers.has(sub.id)) return;
+      if (publishers.size >= maxActiveSubscriptions) {
+        this.log.warn({ subscription: sub.id }, `already serving ${maxActiveSubscriptions} log subscriptions; this one is refused`);
+        return;
+      }
+      const publisher = new LogPublisher(sub, sessionId, source, (done) => run.client.publishLogs(done), this.log, () => publishers.delete(sub.id));
+      publishers.set(sub.id, publisher);
+      publisher.start();
+    });
+    stream.on('error', (err: Error) => {
+      stopAll();
+      if (run.isEnded) return;
+      if ((err as Partial<ServiceError>).code === grpcStatus.UNIMPLEMENTED) this.log.warn({ manager: run.address }, 'the manager has no LogSubscriptions call (older version); service logs are not served');
+      else this.log.warn({ manager: run.address }, `log subscriptions stream failed: ${errorMessage(err)}`);
+    });
+    stream.on('end', stopAll);
   }
 
   /** Hands `message` to the worker after the ones before it; pauses the stream while too many wait. */

@@ -3,7 +3,7 @@
  * failures turned into TsswarmErrors (the manager's own code when it sent one, CLOSED when the
  * manager cannot be reached).
  */
-import { Client, Metadata, status, type ChannelCredentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, status, type ChannelCredentials, type ClientReadableStream, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import { errorCodeKey } from '../../lib/rpc-errors.js';
 import {
@@ -11,6 +11,8 @@ import {
   type AssignmentsMessage,
   type GrpcMethod,
   type HeartbeatResponse,
+  type LogSubscription,
+  type PublishLogsMessage,
   type NetworkViewMessage,
   type NodeDescription,
   type SessionMessage,
@@ -78,6 +80,20 @@ export class DispatcherClient {
   networkView(sessionId: string): ClientReadableStream<NetworkViewMessage> {
     const m = DispatcherService.networkView;
     return this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, { sessionId }, this.metadata.clone());
+  }
+
+  /** Opens the log subscriptions stream of session `sessionId`. */
+  logSubscriptions(sessionId: string): ClientReadableStream<LogSubscription> {
+    const m = DispatcherService.logSubscriptions;
+    return this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, { sessionId }, this.metadata.clone());
+  }
+
+  /** Opens a stream publishing one subscription's lines; `done` gets its outcome. */
+  publishLogs(done: (err: TsswarmError | undefined) => void): ClientWritableStream<PublishLogsMessage> {
+    const m = DispatcherService.publishLogs;
+    return this.client.makeClientStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, this.metadata.clone(), (err: ServiceError | null) =>
+      done(err ? dispatcherCallError(err, this.address) : undefined),
+    );
   }
 
   /** One heartbeat; resolves with the period before the next one is due. */

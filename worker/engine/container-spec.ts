@@ -8,6 +8,7 @@ import { invalidArgument } from '../../lib/errors.js';
 import type { ContainerCreateRequest } from '../../proto/index.js';
 import type { ContainerConfig, MountSpec } from '../executor/container-config.js';
 import type { ImageRuntimeConfig } from '../images/image-config.js';
+import { resolveHealthCheck } from './health.js';
 
 /** Default grace period of `stop`, as docker's. */
 export const defaultStopGraceMs = 10_000;
@@ -41,12 +42,31 @@ function toMount(m: ContainerCreateRequest['mounts'][number]): MountSpec {
     readOnly: m.readOnly,
     ...(m.tmpfsSizeBytes > 0 ? { tmpfsSizeBytes: m.tmpfsSizeBytes } : {}),
     ...(m.tmpfsMode > 0 ? { tmpfsMode: m.tmpfsMode } : {}),
+    ...volumeFields(m),
   };
 }
+
+function volumeFields(m: ContainerCreateRequest['mounts'][number]): Partial<MountSpec> {
+  const options = m.volumeDriverOptions ?? {};
+  const labels = m.volumeLabels ?? {};
+  const given = m.volumeNoCopy || m.volumeDriver !== '' || Object.keys(options).length > 0 || Object.keys(labels).length > 0;
+  if (m.type !== 'volume') {
+    if (given) throw invalidArgument(`volume options are only for volume mounts (mount at ${m.target})`);
+    return {};
+  }
+  return {
+    ...(m.volumeNoCopy ? { volumeNoCopy: true } : {}),
+    ...(m.volumeDriver !== '' ? { volumeDriver: m.volumeDriver } : {}),
+    ...(Object.keys(options).length > 0 ? { volumeOptions: { ...options } } : {}),
+    ...(Object.keys(labels).length > 0 ? { volumeLabels: { ...labels } } : {}),
+  };
+}
+
 
 /** The container config for a request, an image and a new ID and name. */
 export function containerConfigFor(request: ContainerCreateRequest, image: ImageRuntimeConfig, id: string, name: string): ContainerConfig {
   const durationMs = request.stopTimeout ? request.stopTimeout.seconds * 1000 + request.stopTimeout.nanos / 1e6 : defaultStopGraceMs;
+  const healthcheck = resolveHealthCheck(request.healthcheck, image.healthcheck);
   return {
     id,
     name,
@@ -66,6 +86,7 @@ export function containerConfigFor(request: ContainerCreateRequest, image: Image
     readOnlyRootfs: request.readOnly,
     stopSignal: request.stopSignal || image.stopSignal || 'SIGTERM',
     stopGracePeriodMs: request.stopTimeoutSet ? durationMs : defaultStopGraceMs,
+    ...(healthcheck !== undefined ? { healthcheck } : {}),
   };
 }
 

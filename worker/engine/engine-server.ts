@@ -17,9 +17,13 @@ import {
   type ExecInput,
   type ExecOutput,
   type Timestamp,
+  type Volume,
 } from '../../proto/index.js';
-import type { ContainerInfo } from '../executor/runtime.js';
-import type { Engine } from './engine.js';
+
+import type { Engine, EngineContainerInfo } from './engine.js';
+import type { VolumeInfo } from '../volumes/volume-store.js';
+import type { MountSpec } from '../executor/container-config.js';
+
 
 /** A Timestamp from an ISO date (undefined for none). */
 export function timestampOf(iso: string | undefined): Timestamp | undefined {
@@ -29,7 +33,7 @@ export function timestampOf(iso: string | undefined): Timestamp | undefined {
 }
 
 /** The `ls` row of a container. */
-export function summaryOf(info: ContainerInfo): ContainerSummary {
+export function summaryOf(info: EngineContainerInfo): ContainerSummary {
   const state = info.status === 'running' ? ContainerRunState.RUNNING : info.status === 'created' ? ContainerRunState.CREATED : ContainerRunState.EXITED;
   const created = timestampOf(info.record.createdAt);
   const started = timestampOf(info.record.startedAt);
@@ -43,14 +47,56 @@ export function summaryOf(info: ContainerInfo): ContainerSummary {
     exitCode: info.exit?.exitCode ?? 0,
     oomKilled: info.exit?.oomKilled ?? false,
     pid: info.pid ?? 0,
+    health: info.health?.status ?? '',
     ...(created ? { createdAt: created } : {}),
     ...(started ? { startedAt: started } : {}),
     ...(finished ? { finishedAt: finished } : {}),
   };
 }
 
+/** docker's State.Health: Status, FailingStreak and the last probe results. */
+function healthDocument(info: EngineContainerInfo): Record<string, unknown> {
+  if (info.health === undefined) return {};
+  const h = info.health;
+  return {
+    Health: {
+      Status: h.status,
+      FailingStreak: h.failingStreak,
+      Log: h.log.map((r) => ({ Start: r.start, End: r.end, ExitCode: r.exitCode, Output: r.output })),
+    },
+  };
+}
+
+/** docker's Config.Healthcheck (durations in nanoseconds, as docker's JSON). */
+function healthcheckDocument(info: EngineContainerInfo): Record<string, unknown> {
+  const h = info.record.config.healthcheck;
+  if (h === undefined) return {};
+  return {
+    Healthcheck: {
+      Test: h.test,
+      Interval: h.intervalMs * 1e6,
+      Timeout: h.timeoutMs * 1e6,
+      StartPeriod: h.startPeriodMs * 1e6,
+      StartInterval: h.startIntervalMs * 1e6,
+      Retries: h.retries,
+    },
+  };
+}
+
+/** docker's top-level Mounts of a container; `volumePath` gives a volume's data folder. */
+export function mountsDocument(mounts: readonly MountSpec[], volumePath: (name: string) => string): Record<string, unknown>[] {
+  return mounts.map((m) => ({
+    Type: m.type,
+    ...(m.type === 'volume' ? { Name: m.source, Source: volumePath(m.source), Driver: m.volumeDriver || 'local' } : { Source: m.source }),
+    Destination: m.target,
+    Mode: '',
+    RW: !m.readOnly,
+    Propagation: m.type === 'bind' ? 'rprivate' : '',
+  }));
+}
+
 /** The docker-shaped `inspect` document. */
-export function inspectDocument(info: ContainerInfo): Record<string, unknown> {
+export function inspectDocument(info: EngineContainerInfo, volumePath: (name: string) => string = (name) => name): Record<string, unknown> {
   const c = info.record.config;
   return {
     Id: c.id,
@@ -66,6 +112,7 @@ export function inspectDocument(info: ContainerInfo): Record<string, unknown> {
       OOMKilled: info.exit?.oomKilled ?? false,
       StartedAt: info.record.startedAt ?? '0001-01-01T00:00:00Z',
       FinishedAt: info.exit?.finishedAt ?? '0001-01-01T00:00:00Z',
+      ...healthDocument(info),
     },
     Image: info.record.imageId,
     Config: {
@@ -77,6 +124,7 @@ export function inspectDocument(info: ContainerInfo): Record<string, unknown> {
       WorkingDir: c.workingDir,
       Labels: c.labels,
       StopSignal: c.stopSignal,
+      ...healthcheckDocument(info),
     },
     HostConfig: {
       AutoRemove: info.record.autoRemove,
@@ -88,6 +136,7 @@ export function inspectDocument(info: ContainerInfo): Record<string, unknown> {
       Mounts: c.mounts,
       CgroupParent: info.record.cgroupsPath,
     },
+    Mounts: mountsDocument(c.mounts, volumePath),
   };
 }
 
@@ -97,6 +146,21 @@ function unary<Req, Res>(fn: (req: Req) => Promise<Res>) {
       (res) => callback(null, res),
       (err: unknown) => callback(toServiceError(err)),
     );
+  };
+}
+
+/** A volume as the Engine service sends it. */
+export function volumeOf(v: VolumeInfo): Volume {
+  return {
+    name: v.name,
+    driver: v.driver,
+    mountpoint: v.mountpoint,
+    createdAt: v.createdAt,
+    labels: { ...v.labels },
+    options: { ...v.options },
+    scope: 'local',
+    usedBy: [...v.usedBy],
+    anonymous: v.anonymous,
   };
 }
 
@@ -113,13 +177,14 @@ export function engineHandlers(engine: Engine): EngineServer {
       return { exitCode: exit?.exitCode ?? 0, oomKilled: exit?.oomKilled ?? false };
     }),
     containerRemove: unary(async (req) => {
-      await engine.remove(req.id, req.force);
+      await engine.remove(req.id, req.force, req.removeVolumes);
+
       return {};
     }),
     containerList: unary(async (req) => ({ containers: (await engine.list(req.all)).map(summaryOf) })),
     containerInspect: unary(async (req) => {
       const info = await engine.inspect(req.id);
-      return { summary: summaryOf(info), json: JSON.stringify(inspectDocument(info), null, 2) };
+      return { summary: summaryOf(info), json: JSON.stringify(inspectDocument(info, (name) => engine.volumes.dataPath(name)), null, 2) };
     }),
     containerWait: unary(async (req) => {
       const exit = await engine.wait(req.id);
@@ -152,6 +217,15 @@ export function engineHandlers(engine: Engine): EngineServer {
     containerExec: (call: ServerDuplexStream<ExecInput, ExecOutput>) => {
       void handleExec(engine, call);
     },
+    volumeCreate: unary(async (req) => volumeOf((await engine.volumes.create({ name: req.name, driver: req.driver, options: req.driverOptions, labels: req.labels })).info)),
+    volumeList: unary(async () => ({ volumes: (await engine.volumes.list()).map(volumeOf) })),
+    volumeInspect: unary(async (req) => volumeOf(await engine.volumes.inspect(req.name))),
+    volumeRemove: unary(async (req) => {
+      await engine.volumes.remove(req.name, req.force);
+      return {};
+    }),
+    volumePrune: unary(async (req) => engine.volumes.prune({ all: req.all, labels: req.labelFilters })),
+
   };
 }
 

@@ -1,10 +1,13 @@
 /**
  * One host's container engine: `container run/ls/stop/rm/logs/exec/stats/top` on top of the runtime
  * (runc + conmon) and the image store. It also removes `--rm` containers when they exit, whether or
- * not a client is still attached, and after a daemon restart.
+ * not a client is still attached, and after a daemon restart. Its named volumes (worker/volumes)
+ * are held for containers being made and released when they are removed.
  */
+
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/log.js';
@@ -14,8 +17,13 @@ import type { LogLine } from '../executor/k8s-log.js';
 import { Runtime, type ContainerInfo, type RuntimeOptions } from '../executor/runtime.js';
 import type { ExitStatus } from '../executor/exit-status.js';
 import { containerConfigFor, generatedName, validateContainerName } from './container-spec.js';
+import type { HealthState } from './health.js';
+import { HealthMonitor, type HealthListener } from './health-monitor.js';
 import { readLog } from './log-follow.js';
 import { sampleStats, type ContainerStats } from './stats.js';
+import { volumeMounter } from './volume-mounts.js';
+import { containersUsingVolumes } from './volume-users.js';
+import { VolumeStore } from '../volumes/volume-store.js';
 
 /** An image ready to run: its ID, runtime config and layer folders (topmost first). */
 export interface ResolvedImage {
@@ -48,9 +56,15 @@ export interface LogsOptions {
   readonly cancelled: () => boolean;
 }
 
+/** A container as the engine shows it: the runtime's view and its health, when it has a check. */
+export type EngineContainerInfo = ContainerInfo & { readonly health?: HealthState };
+
 /** The engine of one host. */
 export class Engine {
   readonly runtime: Runtime;
+  /** The named volumes of this host (DATA/volumes). */
+  readonly volumes: VolumeStore;
+  private readonly health: HealthMonitor;
   private readonly watching = new Set<string>();
   /** Clients attached to a container (log followers, waiters); auto-removal waits for them. */
   private readonly attached = new Map<string, number>();
@@ -60,14 +74,41 @@ export class Engine {
     private readonly images: ImageResolver,
     private readonly log: Logger,
   ) {
-    this.runtime = new Runtime(options);
+    this.volumes = new VolumeStore({ root: join(options.dataDir, 'volumes'), usage: containersUsingVolumes(options.dataDir) });
+    this.runtime = new Runtime({ ...options, volumes: volumeMounter(this.volumes) });
+    this.health = new HealthMonitor(this.runtime, options, log.child({ component: 'health' }));
   }
 
-  /** Picks up after a restart: removes exited `--rm` containers and watches the running ones. */
+  /**
+   * Picks up after a restart: removes exited `--rm` containers and watches the running ones, and
+   * carries on the health checks of running containers.
+   */
   async recover(): Promise<void> {
+    await this.volumes.recover();
     for (const c of await this.runtime.list()) {
       if (c.record.autoRemove) this.watchAutoRemove(c.record.config.id);
+      if (c.status === 'running') await this.monitorHealth(c.record, false);
     }
+  }
+
+  private async monitorHealth(record: ContainerInfo['record'], fresh: boolean): Promise<void> {
+    const check = record.config.healthcheck;
+    if (check === undefined) return;
+    const started = record.startedAt !== undefined ? Date.parse(record.startedAt) : Number.NaN;
+    await this.health.start(record.config.id, check, Number.isFinite(started) ? started : Date.now(), fresh);
+  }
+
+  /**
+   * Calls `listener` whenever the health status of container `id` (a full ID) changes; returns the
+   * unsubscribe. Containers without a health check never call it.
+   */
+  watchHealth(id: string, listener: HealthListener): () => void {
+    return this.health.subscribe(id, listener);
+  }
+
+  /** Stops the health checks (the daemon goes down; containers keep running). */
+  close(): void {
+    this.health.close();
   }
 
   /** Creates a container from an image; returns its ID. */
@@ -92,6 +133,7 @@ export class Engine {
     const id = await this.runtime.resolve(ref);
     const record = await this.runtime.start(id);
     if (record.autoRemove) this.watchAutoRemove(id);
+    await this.monitorHealth(record, true);
   }
 
   private watchAutoRemove(id: string): void {
@@ -101,6 +143,7 @@ export class Engine {
       .wait(id)
       .then(() => this.untilDetached(id))
       .then(() => this.runtime.remove(id, true))
+      .then(() => this.health.forget(id))
       .then(() => this.log.info({ id }, 'auto-removed exited container'))
       .catch((err: unknown) => this.log.warn({ id, err }, 'auto-remove failed'))
       .finally(() => this.watching.delete(id));
@@ -124,25 +167,36 @@ export class Engine {
 
   /** Stops a container; resolves with how it ended. */
   async stop(ref: string, graceMs?: number): Promise<ExitStatus | undefined> {
-    return this.runtime.stop(await this.runtime.resolve(ref), graceMs);
+    const id = await this.runtime.resolve(ref);
+    this.health.stop(id);
+    return this.runtime.stop(id, graceMs);
   }
 
-  /** Removes a container (running ones only with force). */
-  async remove(ref: string, force: boolean): Promise<void> {
+  /** Removes a container (running ones only with force; its anonymous volumes with removeVolumes). */
+  async remove(ref: string, force: boolean, removeVolumes = false): Promise<void> {
     const id = await this.runtime.resolve(ref);
-    await this.runtime.remove(id, force);
+    if (force) this.health.stop(id);
+    await this.runtime.remove(id, force, removeVolumes);
+
+    this.health.forget(id);
     this.log.info({ id }, 'container removed');
   }
 
-  /** A container's state. */
-  async inspect(ref: string): Promise<ContainerInfo> {
-    return this.runtime.inspect(await this.runtime.resolve(ref));
+  /** A container's state (with its health when it has a check). */
+  async inspect(ref: string): Promise<EngineContainerInfo> {
+    return this.withHealth(await this.runtime.inspect(await this.runtime.resolve(ref)));
   }
 
   /** Containers, running ones only unless `all`. */
-  async list(all: boolean): Promise<ContainerInfo[]> {
+  async list(all: boolean): Promise<EngineContainerInfo[]> {
     const infos = await this.runtime.list();
-    return all ? infos : infos.filter((c) => c.status === 'running');
+    return Promise.all((all ? infos : infos.filter((c) => c.status === 'running')).map((c) => this.withHealth(c)));
+  }
+
+  private async withHealth(info: ContainerInfo): Promise<EngineContainerInfo> {
+    if (info.record.config.healthcheck === undefined) return info;
+    const health = await this.health.state(info.record.config.id);
+    return health === undefined ? info : { ...info, health };
   }
 
   /** Waits for a container to end. An `--rm` container may be gone by the time a caller asks. */

@@ -3,11 +3,15 @@
  * `container run` spec. Plain data, validated by validateContainerConfig.
  */
 import { invalidArgument } from '../../lib/errors.js';
+import { validateVolumeName } from '../volumes/names.js';
 
 /** A mount into the container. */
 export interface MountSpec {
   readonly type: 'bind' | 'tmpfs' | 'volume';
-  /** Host path for bind and volume mounts; ignored for tmpfs. */
+  /**
+   * Host path for bind mounts; the volume's name for volume mounts (empty: a new anonymous volume,
+   * named when the container is created); ignored for tmpfs.
+   */
   readonly source: string;
   readonly target: string;
   readonly readOnly: boolean;
@@ -15,6 +19,12 @@ export interface MountSpec {
   readonly tmpfsSizeBytes?: number;
   /** tmpfs mode (tmpfs only). */
   readonly tmpfsMode?: number;
+  /** Volume mounts: do not copy the image's content at the target into an empty volume. */
+  readonly volumeNoCopy?: boolean;
+  /** Volume mounts: the driver, options and labels of the volume when it has to be created. */
+  readonly volumeDriver?: string;
+  readonly volumeOptions?: Readonly<Record<string, string>>;
+  readonly volumeLabels?: Readonly<Record<string, string>>;
 }
 
 /** cgroup limits. Absent fields mean "no limit". */
@@ -25,6 +35,18 @@ export interface ResourceLimits {
   /** Relative CPU weight (docker's --cpu-shares, default 1024). */
   readonly cpuShares?: number;
   readonly pidsLimit?: number;
+}
+
+/** A container's health check with every field resolved (worker/engine/health.ts decides it). */
+export interface HealthCheckSpec {
+  /** `["CMD", args...]` or `["CMD-SHELL", command]`. */
+  readonly test: readonly string[];
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly startPeriodMs: number;
+  /** Probe period inside the start period, until the first success. */
+  readonly startIntervalMs: number;
+  readonly retries: number;
 }
 
 /** Everything needed to create one container. */
@@ -52,6 +74,8 @@ export interface ContainerConfig {
    * the host's resolv.conf when left out.
    */
   readonly dnsServers?: readonly string[];
+  /** The health check the engine runs while the container runs; none when absent. */
+  readonly healthcheck?: HealthCheckSpec;
   /** Extra files bind-mounted read-only over the rootfs: /etc/hosts, /etc/resolv.conf, /etc/hostname. */
   readonly etcFiles?: { readonly hosts: string; readonly resolvConf: string; readonly hostname: string };
 }
@@ -72,7 +96,8 @@ export function validateContainerConfig(c: ContainerConfig): void {
   for (const e of c.env) if (!e.includes('=') || e.startsWith('=')) throw invalidArgument(`invalid environment entry ${JSON.stringify(e)} (want NAME=value)`);
   for (const m of c.mounts) {
     if (!m.target.startsWith('/')) throw invalidArgument(`mount target ${JSON.stringify(m.target)} must be absolute`);
-    if (m.type !== 'tmpfs' && !m.source.startsWith('/')) throw invalidArgument(`mount source ${JSON.stringify(m.source)} must be absolute`);
+    if (m.type === 'bind' && !m.source.startsWith('/')) throw invalidArgument(`mount source ${JSON.stringify(m.source)} must be absolute`);
+    if (m.type === 'volume' && m.source !== '') validateVolumeName(m.source);
   }
   const r = c.resources;
   if (r.memoryBytes !== undefined && r.memoryBytes < minMemoryBytes) {

@@ -5,3 +5,5 @@ export { type ContainerRecord } from './container-store.js';
 export { type ExitStatus } from './exit-status.js';
 export { parseK8sLog, filterLog, formatLogLine, type LogLine, type LogFilter } from './k8s-log.js';
 export { buildOciSpec, type OciSpec } from './oci-spec.js';
+export { type VolumeMounter, type PreparedVolumes } from './volume-mounter.js';
+

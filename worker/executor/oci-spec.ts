@@ -3,6 +3,7 @@
  * Namespaces pid, net, ipc, uts, mnt; cgroup limits; docker's capability set, no-new-privileges,
  * the default seccomp profile, masked and read-only paths.
  */
+import { assert } from '../../lib/assert.js';
 import type { ContainerConfig, MountSpec, ResourceLimits } from './container-config.js';
 import { defaultSeccompProfile, type SeccompProfile } from './seccomp-profile.js';
 import { defaultCapabilities, defaultPath, maskedPaths, readonlyPaths, standardMounts, type OciMount } from './security-defaults.js';
@@ -18,6 +19,8 @@ export interface SpecPaths {
   readonly rootfs: string;
   /** The cgroup path, relative to each hierarchy's root. */
   readonly cgroupsPath: string;
+  /** The data folder of each volume the config mounts, by volume name. */
+  readonly volumePaths?: ReadonlyMap<string, string>;
 }
 
 /** The subset of the OCI spec we produce. */
@@ -79,7 +82,7 @@ export function buildOciSpec(config: ContainerConfig, user: NumericUser, paths: 
     },
     root: { path: paths.rootfs, readonly: config.readOnlyRootfs },
     hostname: config.hostname,
-    mounts: [...standardMounts, ...etcMounts(config), ...config.mounts.map(toOciMount)],
+    mounts: [...standardMounts, ...etcMounts(config), ...config.mounts.map((m) => toOciMount(m, paths.volumePaths))],
     annotations: { 'io.tsswarm.container.name': config.name, ...prefixed(config.labels) },
     linux: {
       namespaces: [
@@ -111,7 +114,7 @@ function etcMounts(config: ContainerConfig): OciMount[] {
   return [bind(f.hosts, '/etc/hosts'), bind(f.resolvConf, '/etc/resolv.conf'), bind(f.hostname, '/etc/hostname')];
 }
 
-function toOciMount(m: MountSpec): OciMount {
+function toOciMount(m: MountSpec, volumePaths: ReadonlyMap<string, string> | undefined): OciMount {
   if (m.type === 'tmpfs') {
     const options = ['nosuid', 'nodev', 'noexec'];
     if (m.tmpfsSizeBytes !== undefined) options.push(`size=${m.tmpfsSizeBytes}`);
@@ -119,7 +122,13 @@ function toOciMount(m: MountSpec): OciMount {
     if (m.readOnly) options.push('ro');
     return { destination: m.target, type: 'tmpfs', source: 'tmpfs', options };
   }
-  return { destination: m.target, type: 'bind', source: m.source, options: ['rbind', m.readOnly ? 'ro' : 'rw'] };
+  let source = m.source;
+  if (m.type === 'volume') {
+    const path = volumePaths?.get(m.source);
+    assert(path !== undefined, `volume ${m.source} at ${m.target} was not prepared`);
+    source = path;
+  }
+  return { destination: m.target, type: 'bind', source, options: ['rbind', m.readOnly ? 'ro' : 'rw'] };
 }
 
 /** OCI resources from limits (pure; exported for tests). */

@@ -76,9 +76,9 @@ export class Runc {
   }
 
   /** Starts a process in the container with piped stdio (for remote exec); the caller owns it. */
-  spawnExec(id: string, args: readonly string[], options: { env?: readonly string[]; cwd?: string }): ChildProcessWithoutNullStreams {
+  spawnExec(id: string, args: readonly string[], options: { env?: readonly string[]; cwd?: string; pidFile?: string }): ChildProcessWithoutNullStreams {
     if (args.length === 0) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'exec needs a command');
-    const flags = options.cwd ? ['--cwd', options.cwd] : [];
+    const flags = [...(options.cwd ? ['--cwd', options.cwd] : []), ...(options.pidFile ? ['--pid-file', options.pidFile] : [])];
     for (const e of options.env ?? []) flags.push('--env', e);
     return spawn(runcPath, this.args('exec', ...flags, id, ...args), { stdio: 'pipe' });
   }

@@ -17,6 +17,7 @@ import { containerPaths, type ContainerPaths, type RuntimeDirs } from './paths.j
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import { Runc } from './runc.js';
 import { resolveUser } from './user.js';
+import type { PreparedVolumes, VolumeMounter } from './volume-mounter.js';
 
 /** What a container is doing now. */
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -33,6 +34,8 @@ export interface ContainerInfo {
 export interface RuntimeOptions extends RuntimeDirs {
   /** cgroup under which containers go (relative to each hierarchy's root), e.g. "tsswarm". */
   readonly cgroupParent: string;
+  /** The node's volumes; without it, volume mounts are refused. */
+  readonly volumes?: VolumeMounter;
 }
 
 /** What create() needs besides the config. */
@@ -61,12 +64,13 @@ export class Runtime {
 
   /** Creates a container (rootfs mounted, process not started). Nothing is left behind on failure. */
   async create(request: CreateRequest): Promise<ContainerInfo> {
-    const { config } = request;
-    validateContainerConfig(config);
+    validateContainerConfig(request.config);
     const existing = await listContainerRecords(this.options);
-    if (existing.some((r) => r.config.name === config.name)) {
-      throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `the container name "${config.name}" is already in use`);
+    if (existing.some((r) => r.config.name === request.config.name)) {
+      throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `the container name "${request.config.name}" is already in use`);
     }
+    const volumes = await this.prepareVolumes(request.config);
+    const config = volumes ? { ...request.config, mounts: volumes.mounts } : request.config;
     const p = this.paths(config.id);
     const record: ContainerRecord = {
       version: 1,
@@ -82,16 +86,27 @@ export class Runtime {
       await saveContainerRecord(this.options, record);
       await Promise.all([p.exitDir, p.persistDir, p.etcDir, p.runcRoot, p.socketDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
       await mountRootfs({ lowerDirs: request.lowerDirs, upperDir: p.upperDir, workDir: p.workDir, mountPoint: p.rootfs });
+      await volumes?.populate(p.rootfs);
       const etcFiles = await this.writeEtcFiles(config, p);
       const user = resolveUser(config.user, await readImageFile(p.rootfs, 'etc/passwd'), await readImageFile(p.rootfs, 'etc/group'));
-      const spec = buildOciSpec({ ...config, etcFiles }, user, { rootfs: p.rootfs, cgroupsPath: record.cgroupsPath });
+      const spec = buildOciSpec({ ...config, etcFiles }, user, { rootfs: p.rootfs, cgroupsPath: record.cgroupsPath, ...(volumes ? { volumePaths: volumes.paths } : {}) });
       await writeFile(p.specFile, JSON.stringify(spec));
       await conmonCreate(config.id, config.name, p);
-      return await this.inspect(config.id);
+      const info = await this.inspect(config.id);
+      await volumes?.settle(false);
+      return info;
     } catch (err) {
       await this.destroy(record).catch(() => undefined);
+      await volumes?.settle(true).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** The config's volumes, found or created and ready; undefined when it mounts none. */
+  private async prepareVolumes(config: ContainerConfig): Promise<PreparedVolumes | undefined> {
+    if (!config.mounts.some((m) => m.type === 'volume')) return undefined;
+    if (!this.options.volumes) throw new TsswarmError(ErrorCode.UNSUPPORTED, 'this runtime has no volume store; volume mounts are not available');
+    return this.options.volumes.prepare(config.mounts);
   }
 
   private async writeEtcFiles(config: ContainerConfig, p: ContainerPaths): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
@@ -145,8 +160,8 @@ export class Runtime {
     return this.wait(id, killSettleMs);
   }
 
-  /** Removes a container; a running one only with `force` (which kills it first). */
-  async remove(id: string, force: boolean): Promise<void> {
+  /** Removes a container; a running one only with `force` (which kills it first); `removeVolumes`: its anonymous volumes too. */
+  async remove(id: string, force: boolean, removeVolumes = false): Promise<void> {
     const info = await this.inspect(id);
     if (info.status === 'running' && !force) {
       throw new TsswarmError(
@@ -158,17 +173,23 @@ export class Runtime {
       await this.runc.kill(id, 'KILL', true);
       await this.wait(id, killSettleMs).catch(() => undefined);
     }
-    await this.destroy(info.record);
+    await this.destroy(info.record, removeVolumes);
   }
 
-  /** Deletes everything of a container: runc state, mounts, cgroup, folder. */
-  private async destroy(record: ContainerRecord): Promise<void> {
+  /**
+   * Deletes everything of a container: runc state, mounts, cgroup, folder; then lets go of its
+   * volumes (its anonymous ones are removed with `removeVolumes` or when it ran with `--rm`).
+   */
+  private async destroy(record: ContainerRecord, removeVolumes = false): Promise<void> {
     const p = this.paths(record.config.id);
     await this.runc.delete(record.config.id, true);
     await unmountRootfs(p.rootfs);
     await removeCgroupTree(record.cgroupsPath.slice(1));
     await rm(p.dir, { recursive: true, force: true });
+    if (record.config.mounts.some((m) => m.type === 'volume')) await this.options.volumes?.released(record.config.mounts, record.autoRemove || removeVolumes);
+
   }
+
 
   /** How the container ended, or undefined while it has not (reads conmon's files only: cheap). */
   async exitStatus(id: string): Promise<ExitStatus | undefined> {
@@ -216,7 +237,7 @@ export class Runtime {
   }
 
   /** Starts a process in a running container with piped stdio. */
-  async spawnExec(id: string, args: readonly string[], options: { env?: readonly string[]; cwd?: string }): Promise<ChildProcessWithoutNullStreams> {
+  async spawnExec(id: string, args: readonly string[], options: { env?: readonly string[]; cwd?: string; pidFile?: string }): Promise<ChildProcessWithoutNullStreams> {
     const info = await this.inspect(id);
     if (info.status !== 'running') throw new TsswarmError(ErrorCode.CONFLICT, `container ${info.record.config.name} is not running`);
     return this.runc.spawnExec(id, args, options);

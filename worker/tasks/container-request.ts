@@ -2,7 +2,9 @@
  * A task → the engine's ContainerCreateRequest, as Docker's swarm container adapter does it (pure):
  * the container name `<service>.<slot>.<taskId>` (`<service>.<nodeId>.<taskId>` for global
  * services), the com.docker.swarm.* labels, command/args as entrypoint/cmd, env, dir, user,
- * hostname, bind and tmpfs mounts, limits, stop signal and grace period, read-only rootfs.
+ * hostname, bind, volume and tmpfs mounts (a volume is created on this node on first use), limits,
+ * stop signal and grace period, read-only rootfs.
+
  * What the engine cannot do yet is refused with a typed error (the task is then REJECTED) or, when
  * it is harmless to run without, listed as ignored.
  */
@@ -33,14 +35,31 @@ export function taskContainerName(task: Task): string {
   return `${service}.${task.slot > 0 ? String(task.slot) : task.nodeId}.${task.id}`;
 }
 
+const noVolume = { volumeNoCopy: false, volumeDriver: '', volumeDriverOptions: {}, volumeLabels: {} } as const;
+
 function toMount(m: Mount): ContainerMount {
+
   switch (m.type) {
     case MountType.BIND:
-      return { type: 'bind', source: m.source, target: m.target, readOnly: m.readOnly, tmpfsSizeBytes: 0, tmpfsMode: 0 };
+      return { ...noVolume, type: 'bind', source: m.source, target: m.target, readOnly: m.readOnly, tmpfsSizeBytes: 0, tmpfsMode: 0 };
     case MountType.TMPFS:
-      return { type: 'tmpfs', source: '', target: m.target, readOnly: m.readOnly, tmpfsSizeBytes: m.tmpfsOptions?.sizeBytes ?? 0, tmpfsMode: m.tmpfsOptions?.mode ?? 0 };
-    case MountType.VOLUME:
-      throw new TsswarmError(ErrorCode.UNSUPPORTED, `volume mounts are not supported by this worker yet (mount at ${m.target})`);
+      return { ...noVolume, type: 'tmpfs', source: '', target: m.target, readOnly: m.readOnly, tmpfsSizeBytes: m.tmpfsOptions?.sizeBytes ?? 0, tmpfsMode: m.tmpfsOptions?.mode ?? 0 };
+    case MountType.VOLUME: {
+      // The volume is made on this node on first use, with the driver and labels the spec gives.
+      const v = m.volumeOptions;
+      return {
+        type: 'volume',
+        source: m.source,
+        target: m.target,
+        readOnly: m.readOnly,
+        tmpfsSizeBytes: 0,
+        tmpfsMode: 0,
+        volumeNoCopy: v?.noCopy ?? false,
+        volumeDriver: v?.driverConfig?.name ?? '',
+        volumeDriverOptions: { ...(v?.driverConfig?.options ?? {}) },
+        volumeLabels: { ...(v?.labels ?? {}) },
+      };
+    }
     default:
       throw invalidArgument(`unknown mount type ${String(m.type)} at ${m.target}`);
   }
@@ -52,8 +71,7 @@ export function containerRequestFor(task: Task): TaskContainerRequest {
   if (c === undefined) throw invalidArgument(`task ${task.id} has no container spec`);
   if (c.image === '') throw invalidArgument(`task ${task.id} names no image`);
   const unsupported: string[] = [];
-  if (c.secrets.length > 0) unsupported.push('secrets');
-  if (c.configs.length > 0) unsupported.push('configs');
+  // Secrets and configs are files the controller mounts from a tmpfs (secret-mounts.ts).
   if (c.capabilityAdd.length > 0 || c.capabilityDrop.length > 0) unsupported.push('capability changes');
   if (Object.keys(c.sysctls).length > 0) unsupported.push('sysctls');
   if (c.groups.length > 0) unsupported.push('extra groups');
@@ -62,7 +80,6 @@ export function containerRequestFor(task: Task): TaskContainerRequest {
   if (c.init) ignored.push('init');
   if (c.tty) ignored.push('tty');
   if (c.openStdin) ignored.push('open stdin');
-  if (c.healthcheck !== undefined && c.healthcheck.test.length > 0) ignored.push('healthcheck');
 
   const name = taskContainerName(task);
   const limits = task.spec?.resources?.limits;
@@ -97,6 +114,7 @@ export function containerRequestFor(task: Task): TaskContainerRequest {
     ...(grace !== undefined ? { stopTimeout: grace } : {}),
     stopTimeoutSet: grace !== undefined,
     autoRemove: false,
+    ...(c.healthcheck !== undefined ? { healthcheck: c.healthcheck } : {}),
   };
   return { request, ignored };
 }

@@ -13,6 +13,8 @@ import type { ImageRuntimeConfig } from '../images/image-config.js';
 /** The engine calls the executor makes (worker/engine's Engine). */
 export type TaskEngine = Pick<Engine, 'create' | 'start' | 'stop' | 'remove' | 'inspect' | 'list'> & {
   readonly runtime: Pick<Engine['runtime'], 'wait' | 'create'>;
+  /** Health status changes of a container (engines without health checks leave it out). */
+  readonly watchHealth?: Engine['watchHealth'];
 };
 
 /** The image store calls the executor makes (worker/images' ImageService). */

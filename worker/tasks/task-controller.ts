@@ -6,13 +6,14 @@
  */
 import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { millisOf, TaskState, type Network, type Task, type TaskStatus } from '../../proto/index.js';
+import { millisOf, TaskState, type Config, type ContainerCreateRequest, type Network, type Secret, type Task, type TaskStatus } from '../../proto/index.js';
 import { defaultStopGraceMs } from '../engine/container-spec.js';
 import { containerRequestFor, taskIdLabel } from './container-request.js';
 import type { Limiter } from './limiter.js';
-import { nextOperation, type ContainerPhase, type Operation } from './next-operation.js';
+import type { TaskSecretFiles } from './secret-mounts.js';
+import { nextOperation, type ContainerHealth, type ContainerPhase, type Operation } from './next-operation.js';
 import { createTaskContainer, type TaskEngine, type TaskImages, type TaskNetworks } from './ports.js';
-import { exitStatus, isTerminal, taskStatus, type ContainerExit } from './task-status.js';
+import { exitStatus, isTerminal, taskStatus, unhealthyError, type ContainerExit } from './task-status.js';
 
 /** Bounds and delays of the controllers (named limits; tests shorten the delays). */
 export interface ControllerLimits {
@@ -34,6 +35,11 @@ export interface ControllerContext {
   readonly networks: TaskNetworks | undefined;
   /** The network objects of the node's assignment set. */
   readonly networkObjects: () => ReadonlyMap<string, Network>;
+  /** The secrets (data decrypted) and configs of the node's assignment set. */
+  readonly secretObjects?: () => ReadonlyMap<string, Secret>;
+  readonly configObjects?: () => ReadonlyMap<string, Config>;
+  /** Where tasks' secrets and configs become files; tasks that reference any are rejected without it. */
+  readonly secretFiles?: TaskSecretFiles;
   /** Bounds prepare and start (pulls, mounts, runc) across tasks. */
   readonly limiter: Limiter;
   readonly limits: ControllerLimits;
@@ -69,6 +75,7 @@ export class TaskController {
   private container: ContainerPhase = 'none';
   private pid = 0;
   private exit: ContainerExit | undefined;
+  private health: ContainerHealth = 'none';
   private removed = false;
   private watching = false;
   private running = false;
@@ -149,6 +156,7 @@ export class TaskController {
       container: this.container,
       reportedRunning: this.lastReported >= TaskState.RUNNING,
       watching: this.watching,
+      health: this.health,
     });
   }
 
@@ -204,6 +212,8 @@ export class TaskController {
       case 'lost':
         this.advance(taskStatus(TaskState.FAILED, this.ctx.now(), { err: 'task: the container of this task is gone' }));
         return;
+      case 'fail-unhealthy':
+        return this.failUnhealthy();
     }
   }
 
@@ -237,9 +247,10 @@ export class TaskController {
     this.advance(taskStatus(TaskState.PREPARING, this.ctx.now()));
     try {
       if (this.containerId === undefined) {
-        const { request, ignored } = containerRequestFor(task);
+        const { request: base, ignored } = containerRequestFor(task);
         if (ignored.length > 0) this.ctx.log.warn({ task: task.id }, `running the task without ${ignored.join(', ')} (not supported by this worker yet)`);
-        await this.ensureImage(request.image);
+        await this.ensureImage(base.image);
+        const request = await this.withSecretFiles(task, base);
         const networks = this.ctx.networkObjects();
         const netns = await this.ctx.networks?.attach(task, networks);
         let id: string;
@@ -262,10 +273,26 @@ export class TaskController {
       }
     } catch (err) {
       await this.ctx.networks?.detach(task).catch(() => undefined);
+      if (this.containerId === undefined) await this.releaseSecretFiles();
       this.fail(err);
       return;
     }
     this.advance(taskStatus(TaskState.READY, this.ctx.now()));
+  }
+
+  /** `request` with the task's secrets and configs mounted read-only from its tmpfs (secret-mounts.ts). */
+  private async withSecretFiles(task: Task, request: ContainerCreateRequest): Promise<ContainerCreateRequest> {
+    const c = task.spec?.container;
+    if ((c?.secrets.length ?? 0) === 0 && (c?.configs.length ?? 0) === 0) return request;
+    const files = this.ctx.secretFiles;
+    if (files === undefined) throw new TsswarmError(ErrorCode.UNSUPPORTED, 'this worker cannot run tasks with secrets or configs (it has no secrets folder)');
+    const mounts = await files.prepare(task, this.ctx.secretObjects?.() ?? new Map(), this.ctx.configObjects?.() ?? new Map());
+    return { ...request, mounts: [...request.mounts, ...mounts] };
+  }
+
+  /** Removes the task's secrets tmpfs, if it has one. */
+  private async releaseSecretFiles(): Promise<void> {
+    await this.ctx.secretFiles?.release(this.taskId).catch((err: unknown) => this.ctx.log.warn({ task: this.taskId, err: errorMessage(err) }, 'could not remove the secrets of a task'));
   }
 
   private async ensureImage(reference: string): Promise<void> {
@@ -287,10 +314,13 @@ export class TaskController {
       this.container = info.status;
       this.pid = info.pid ?? 0;
       this.exit = info.exit;
+      this.health = healthOf(info);
     } catch (err) {
       this.fail(err);
       return;
     }
+    // With a health check, RUNNING waits for the first passing probe (the watch hears of it).
+    if (this.container === 'running' && this.health !== 'none' && this.health !== 'healthy') return;
     this.advance(taskStatus(TaskState.RUNNING, this.ctx.now(), { containerStatus: { containerId: id, pid: this.pid, exitCode: 0 } }));
   }
 
@@ -308,6 +338,7 @@ export class TaskController {
     this.container = info.status;
     this.pid = info.pid ?? 0;
     this.exit = info.exit;
+    this.health = healthOf(info);
     if (info.status === 'running') this.advance(taskStatus(TaskState.RUNNING, this.ctx.now(), { containerStatus: { containerId: id, pid: this.pid, exitCode: 0 } }));
   }
 
@@ -315,7 +346,14 @@ export class TaskController {
     const id = this.containerId as string;
     this.watching = true;
     this.watch = (async () => {
+      let unwatchHealth: (() => void) | undefined;
       try {
+        if (this.health !== 'none' && this.ctx.engine.watchHealth !== undefined) {
+          unwatchHealth = this.ctx.engine.watchHealth(id, (state) => this.healthChanged(id, state.status));
+          // A change between the last inspect and the subscription is read here.
+          const info = await this.ctx.engine.inspect(id).catch(() => undefined);
+          if (info !== undefined) this.healthChanged(id, healthOf(info));
+        }
         while (!this.ctx.closed() && this.containerId === id) {
           try {
             const exit = await this.ctx.engine.runtime.wait(id, this.ctx.limits.exitWaitSliceMs);
@@ -335,10 +373,31 @@ export class TaskController {
           }
         }
       } finally {
+        unwatchHealth?.();
         this.watching = false;
         this.kick();
       }
     })();
+  }
+
+  /** The health of the watched container changed: act on a first pass (RUNNING) or a failure. */
+  private healthChanged(id: string, health: ContainerHealth): void {
+    if (this.containerId !== id || health === this.health || health === 'none') return;
+    this.health = health;
+    this.ctx.log.info({ task: this.taskId, container: id, health }, 'task container health changed');
+    if (health === 'healthy' || health === 'unhealthy') this.kick();
+  }
+
+  /** The container turned unhealthy: it is stopped and the task FAILED (the orchestrator replaces it). */
+  private async failUnhealthy(): Promise<void> {
+    await this.stopContainer();
+    const id = this.containerId;
+    this.advance(
+      taskStatus(TaskState.FAILED, this.ctx.now(), {
+        err: unhealthyError,
+        ...(id === undefined ? {} : { containerStatus: { containerId: id, pid: 0, exitCode: this.exit?.exitCode ?? 0 } }),
+      }),
+    );
   }
 
   private forgetContainer(): void {
@@ -346,6 +405,7 @@ export class TaskController {
     this.container = 'none';
     this.pid = 0;
     this.exit = undefined;
+    this.health = 'none';
   }
 
   private async stopContainer(): Promise<void> {
@@ -377,14 +437,23 @@ export class TaskController {
     if (id === undefined) return;
     await this.stopContainer();
     if (this.containerId !== undefined) {
-      await this.ctx.engine.remove(id, true).catch((err: unknown) => {
+      // As swarmkit's container adapter: the task's anonymous volumes go with its container.
+      await this.ctx.engine.remove(id, true, true).catch((err: unknown) => {
+
         if (!isTsswarmError(err, ErrorCode.NOT_FOUND)) throw err;
       });
     }
     if (this.task !== undefined) await this.ctx.networks?.detach(this.task);
+    await this.releaseSecretFiles();
     this.forgetContainer();
     this.ctx.log.info({ task: this.taskId, container: id }, 'removed the container of a task that left the node');
   }
+}
+
+/** The health of a container as the engine reports it: 'starting' until a check has a result. */
+function healthOf(info: { readonly record: { readonly config: { readonly healthcheck?: unknown } }; readonly health?: { readonly status: ContainerHealth } }): ContainerHealth {
+  if (info.record.config.healthcheck === undefined) return 'none';
+  return info.health?.status ?? 'starting';
 }
 
 /** The gateways of the task's networks (not ingress): where netd answers its DNS queries. */

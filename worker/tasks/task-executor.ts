@@ -7,10 +7,11 @@
  */
 import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
-import { AssignmentAction, AssignmentsMessageType, TaskState, type AssignmentsMessage, type Network, type TaskStatus } from '../../proto/index.js';
+import { AssignmentAction, AssignmentsMessageType, TaskState, type AssignmentsMessage, type Config, type Network, type Secret, type TaskStatus } from '../../proto/index.js';
 import type { TaskWorker } from '../agent/task-worker.js';
 import { taskIdLabel } from './container-request.js';
 import { Limiter } from './limiter.js';
+import { TaskSecretFiles } from './secret-mounts.js';
 import { TaskController, type AdoptedContainer, type ControllerContext, type ControllerLimits } from './task-controller.js';
 import type { TaskEngine, TaskImages, TaskNetworks } from './ports.js';
 import { isTerminal, taskStatus } from './task-status.js';
@@ -51,6 +52,11 @@ export interface TaskExecutorOptions {
   readonly report: (taskId: string, status: TaskStatus) => void;
   /** netd's network hook; without it containers get the engine's default (loopback only). */
   readonly networks?: TaskNetworks;
+  /**
+   * The folder under which each task's secrets and configs get a tmpfs (e.g. RUN_DIR/secrets, not
+   * under the data folder); without it, tasks that reference secrets or configs are rejected.
+   */
+  readonly secretsDir?: string;
   readonly log?: Logger;
   /** Milliseconds since the epoch, for status timestamps. */
   readonly now?: () => number;
@@ -72,6 +78,9 @@ function permanentPullError(err: unknown): boolean {
 export class TaskExecutor implements TaskWorker {
   private readonly controllers = new Map<string, TaskController>();
   private readonly networkObjects = new Map<string, Network>();
+  private readonly secretObjects = new Map<string, Secret>();
+  private readonly configObjects = new Map<string, Config>();
+  private readonly secretFiles: TaskSecretFiles | undefined;
   private readonly pulls = new Map<string, Promise<void>>();
   private readonly ctx: ControllerContext;
   private readonly log: Logger;
@@ -81,7 +90,11 @@ export class TaskExecutor implements TaskWorker {
   constructor(private readonly options: TaskExecutorOptions) {
     this.log = options.log ?? silentLogger();
     const limits = { ...defaultControllerLimits, ...options.limits };
+    this.secretFiles = options.secretsDir === undefined ? undefined : new TaskSecretFiles(options.secretsDir, this.log);
     this.ctx = {
+      secretObjects: () => this.secretObjects,
+      configObjects: () => this.configObjects,
+      ...(this.secretFiles !== undefined ? { secretFiles: this.secretFiles } : {}),
       engine: options.engine,
       images: options.images,
       networks: options.networks,
@@ -123,6 +136,10 @@ export class TaskExecutor implements TaskWorker {
       found.set(taskId, { containerId: info.record.config.id, phase: info.status, pid: info.pid ?? 0, exit: info.exit });
     }
     for (const [taskId, container] of found) this.controllers.set(taskId, new TaskController(taskId, this.ctx, container));
+    // Secret tmpfs mounts of tasks whose container is gone (a crash between prepare and create, or a
+    // removal the last run did not finish) go now; the others go with their container.
+    const released = await this.secretFiles?.releaseAllExcept(new Set(found.keys()));
+    if (released) this.log.info({ released }, 'removed the secrets of tasks that have no container any more');
     if (found.size > 0) this.log.info({ containers: found.size }, 'adopted the task containers of an earlier run');
   }
 
@@ -133,10 +150,24 @@ export class TaskExecutor implements TaskWorker {
     if (message.type === AssignmentsMessageType.COMPLETE) {
       const keep = new Set<string>();
       this.networkObjects.clear();
+      this.secretObjects.clear();
+      this.configObjects.clear();
       for (const change of message.changes) {
         if (change.action === AssignmentAction.UPDATE && change.assignment?.task) keep.add(change.assignment.task.id);
       }
       for (const [taskId, controller] of this.controllers) if (!keep.has(taskId)) controller.remove();
+    }
+    // Secrets and configs first: a task in the same message may need them.
+    for (const change of message.changes) {
+      const a = change.assignment;
+      const remove = change.action === AssignmentAction.REMOVE;
+      if (a?.secret !== undefined) {
+        if (remove) this.secretObjects.delete(a.secret.id);
+        else this.secretObjects.set(a.secret.id, a.secret);
+      } else if (a?.config !== undefined) {
+        if (remove) this.configObjects.delete(a.config.id);
+        else this.configObjects.set(a.config.id, a.config);
+      }
     }
     for (const change of message.changes) {
       const a = change.assignment;

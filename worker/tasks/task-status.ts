@@ -44,6 +44,9 @@ export function taskStatus(
   };
 }
 
+/** The error of a task whose container's health check failed (docker's ErrContainerUnhealthy). */
+export const unhealthyError = 'unhealthy container';
+
 /** The error of a failed exit, as docker words it. */
 export function exitError(exit: ContainerExit): string {
   const base = `task: non-zero exit (${exit.exitCode})`;

@@ -82,7 +82,7 @@ t.test('bad input: a clear line and a non-zero exit, nothing left half-made', as
     [['run', '--name', 'keep', 'busybox', 'true'], 2, /name "keep" is already in use/],
     [['run', '--name', 'bad name', 'busybox', 'true'], 2, /invalid container name/],
     [['run', '--cpus', 'lots', 'busybox', 'true'], 2, /invalid --cpus/],
-    [['run', '-v', 'relative:/x', 'busybox', 'true'], 2, /named volumes are not supported yet/],
+    [['run', '-v', './relative:/x', 'busybox', 'true'], 2, /"\.\/relative" is not a valid volume name/],
     [['container', 'rm', 'keep'], 2, /cannot remove container keep: it is running/],
     [['container', 'stop', 'ghost'], 2, /no such container: ghost/],
     [['logs', '--tail', 'some', 'keep'], 2, /--tail must be a number/],

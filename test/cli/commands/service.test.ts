@@ -117,7 +117,7 @@ t.test('service create: bad flags are refused, naming the flag, before anything 
     [['--constraint', 'node.colour==red'], /--constraint: invalid constraint key "node.colour"/],
     [['-p', '8080:80/icmp'], /--publish protocol: invalid value "icmp"/],
     [['--endpoint-mode', 'dnsrr', '-p', '8080:80'], /--endpoint-mode dnsrr cannot be used with ports published in ingress mode/],
-    [['--mount', 'type=volume,target=/x'], /--mount .*not supported yet/],
+    [['--mount', 'type=volume,source=/abs,target=/x'], /--mount .*"\/abs" is not a valid volume name/],
     [['--name', 'bad_name!'], /--name: invalid name "bad_name!"/],
   ];
   for (const [flags, message] of cases) {
@@ -372,9 +372,12 @@ t.test('service rm: by name, ID or prefix; unknown ones fail, the rest are remov
   t.equal((await d.cli('service', 'ls', '-q')).stdout, `${ids.api}\n`);
 });
 
-t.test('service logs says it is not supported yet', async (t) => {
+t.test('service logs: bad input and a daemon without the Logs service fail in one line', async (t) => {
   const d = await startFakeDaemon(t);
-  oneLineFailure(t, await d.cli('service', 'logs', 'web'), /service logs is not supported yet/, 'logs');
+  oneLineFailure(t, await d.cli('service', 'logs', '--tail', 'x', 'web'), /--tail must be a number or "all"/, 'bad --tail');
+  oneLineFailure(t, await d.cli('service', 'logs', '--since', '10x', 'web'), /--since/, 'bad --since');
+  oneLineFailure(t, await d.cli('service', 'logs', 'nosuch'), /no such service or task: nosuch/, 'unknown service');
+  oneLineFailure(t, await d.cli('service', 'logs', 'web'), /does not serve service logs/, 'an older daemon');
 });
 
 t.test('on a node that is not a manager the service commands say so in one line', async (t) => {

@@ -3,12 +3,14 @@ import {
   EndpointMode,
   Network,
   PublishMode,
+  RebalanceMode,
   Secret,
   Service,
   ServiceFilters,
   ServiceRollback,
   ServiceSpec,
   TaskState,
+  UpdateState,
   type DeepPartial,
 } from '../../../proto/index.js';
 import { networkSpec, seed, type Part, serviceFixture, serviceSpec, serviceStoreState, task, versionOf, withContainer } from './service-helpers.js';
@@ -308,4 +310,43 @@ t.test('writes are serialized: two creates of one name, one wins', async (t) => 
   const results = await Promise.allSettled([f.api.createService({ spec: serviceSpec('web') }), f.api.createService({ spec: serviceSpec('web') })]);
   t.same(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
   t.equal(f.store.memory.list('service').length, 1);
+});
+
+t.test('UpdateService: a rollback starts ROLLBACK_STARTED; any other update clears the status so a paused update resumes', async (t) => {
+  const f = serviceFixture();
+  const s = (await f.api.createService({ spec: serviceSpec('web') })).service as Service;
+  const v2 = (await f.api.updateService({ serviceId: s.id, serviceVersion: versionOf(s), spec: withContainer('web', { image: 'nginx:2' }), rollback: 0 })).service as Service;
+  // The orchestrator paused the update.
+  await f.store.update((tx) => tx.update('service', { ...(tx.get('service', s.id) as Service), updateStatus: { state: UpdateState.PAUSED, message: 'update paused due to failure' } }));
+  const paused = f.store.memory.get('service', s.id) as Service;
+  t.equal(paused.updateStatus?.state, UpdateState.PAUSED);
+  const v3 = (await f.api.updateService({ serviceId: s.id, serviceVersion: versionOf(paused), spec: withContainer('web', { image: 'nginx:3' }), rollback: 0 })).service as Service;
+  t.equal(v3.updateStatus, undefined, 'the paused status is cleared: the orchestrator starts the update with the new spec');
+  t.equal(v3.previousSpec?.task?.container?.image, 'nginx:2', 'the spec it replaced is kept for a rollback');
+  const back = (await f.api.updateService({ serviceId: s.id, serviceVersion: versionOf(v3), rollback: ServiceRollback.PREVIOUS })).service as Service;
+  t.equal(back.spec?.task?.container?.image, 'nginx:2');
+  t.equal(back.updateStatus?.state, UpdateState.ROLLBACK_STARTED);
+  t.equal(back.updateStatus?.message, 'manually requested rollback');
+  t.ok(back.updateStatus?.startedAt, 'startedAt set');
+  t.not(v2.id, '', 'created');
+});
+
+t.test('UpdateService --force: a bumped forceUpdate is a new task template', async (t) => {
+  const f = serviceFixture();
+  const s = (await f.api.createService({ spec: serviceSpec('web') })).service as Service;
+  const spec = structuredClone(s.spec as ServiceSpec);
+  spec.task = { ...(spec.task as NonNullable<ServiceSpec['task']>), forceUpdate: (spec.task?.forceUpdate ?? 0) + 1 };
+  const forced = (await f.api.updateService({ serviceId: s.id, serviceVersion: versionOf(s), spec, rollback: 0 })).service as Service;
+  t.equal(forced.spec?.task?.forceUpdate, 1);
+  t.equal(forced.previousSpec?.task?.forceUpdate, 0);
+});
+
+t.test('rebalance: a known mode, replicated services only', async (t) => {
+  const f = serviceFixture();
+  const on = (await f.api.createService({ spec: { ...serviceSpec('web'), rebalance: RebalanceMode.ON } })).service as Service;
+  t.equal(on.spec?.rebalance, RebalanceMode.ON);
+  t.equal((f.store.memory.get('service', on.id) as Service).spec?.rebalance, RebalanceMode.ON, 'stored');
+  await refused(t, f, () => f.api.createService({ spec: { ...serviceSpec('bad'), rebalance: 9 as RebalanceMode } }), 'EINVAL', /rebalance 9 is not one of/);
+  const { replicated: _r, ...globalSpec } = serviceSpec('agent');
+  await refused(t, f, () => f.api.createService({ spec: { ...globalSpec, global: {}, rebalance: RebalanceMode.ON } }), 'EINVAL', /only replicated services are rebalanced/);
 });

@@ -21,17 +21,27 @@ t.test('every method answers; typed errors travel as gRPC statuses with the tssw
   const { api } = serviceFixture();
   const h = serviceControlHandlers(api);
   t.same(Object.keys(h).sort(), [
+    'createConfig',
     'createNetwork',
+    'createSecret',
     'createService',
+    'getConfig',
     'getNetwork',
+    'getSecret',
     'getService',
     'getTask',
+    'listConfigs',
     'listNetworks',
+    'listSecrets',
     'listServices',
     'listTasks',
+    'removeConfig',
     'removeNetwork',
+    'removeSecret',
     'removeService',
     'removeTask',
+    'updateConfig',
+    'updateSecret',
     'updateService',
   ]);
   const net = await call(h.createNetwork, { spec: networkSpec('front') });

@@ -60,6 +60,8 @@ t.test('rolling update: one slot at a time, never more than parallelism down, th
   t.equal(up.length, 4);
   t.ok(up.every((x) => x.spec?.container?.image === 'busybox:2' && !old.has(x.id)), 'every task replaced');
   t.same(up.map((x) => x.slot).sort(), [1, 2, 3, 4], 'in the same slots');
+  t.equal(f.memory.get('service', svc)?.updateStatus?.state, UpdateState.UPDATING, 'the last new task is watched for the monitor period (5 s)');
+  await f.settle(5_100, 100);
   const done = f.memory.get('service', svc)?.updateStatus;
   t.equal(done?.state, UpdateState.COMPLETED);
   t.equal(done?.message, 'update completed');
@@ -85,6 +87,7 @@ t.test('rolling update with parallelism 2 and a delay between batches', async (t
   t.equal(f.up(svc).length, 2, 'second batch started after 10 s');
   await converge(f);
   t.equal(f.up(svc).filter((x) => x.spec?.container?.image === 'busybox:2').length, 4);
+  await f.settle(5_100, 100);
   t.equal(f.memory.get('service', svc)?.updateStatus?.state, UpdateState.COMPLETED);
   f.loops.stop();
 });
@@ -111,6 +114,7 @@ t.test('start-first: the old task runs until its replacement does', async (t) =>
     if (f.up(svc).length < 2) t.fail('a slot went down during a start-first update');
   });
   t.same(f.up(svc).map((x) => x.spec?.container?.image), ['busybox:2', 'busybox:2']);
+  await f.settle(5_100, 100);
   t.equal(f.memory.get('service', svc)?.updateStatus?.state, UpdateState.COMPLETED);
   f.loops.stop();
 });
@@ -178,6 +182,7 @@ t.test('rolling update of a global service: node by node', async (t) => {
     ['n2', 'busybox:2'],
     ['n3', 'busybox:2'],
   ]);
+  await f.settle(5_100, 100);
   t.equal(f.memory.get('service', svc)?.updateStatus?.state, UpdateState.COMPLETED);
   f.loops.stop();
 });

@@ -177,3 +177,59 @@ t.test('history beyond the limit is forgotten; removing a service stops everythi
   const out = w.step();
   t.ok(out.shutdown.length >= 1 && w.tasks.every((x) => x.desiredState !== TaskState.RUNNING), 'all tasks told to shut down');
 });
+
+t.test('replicated job, 10 completions, max-concurrent 3, tasks ending in any order and some failing: exactly 10 complete', async (t) => {
+  let seed = 7;
+  const rand = (): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const w = new World(service({ replicatedJob: { totalCompletions: 10, maxConcurrent: 3 } }, { condition: RestartCondition.ON_FAILURE, delay: { seconds: 0, nanos: 0 }, maxAttempts: 0 }), [node('a'), node('b')], 5);
+  let most = 0;
+  for (let round = 0; round < 200; round++) {
+    w.step();
+    w.run();
+    most = Math.max(most, w.tasks.filter((x) => x.desiredState === TaskState.RUNNING && (x.status?.state ?? 0) < TaskState.COMPLETE).length);
+    // One running task ends per round: a third of them fail (and are restarted), the rest complete.
+    const running = w.running();
+    const pick = running[Math.floor(rand() * running.length)];
+    if (pick) w.end(pick.id, rand() < 0.33 ? TaskState.FAILED : TaskState.COMPLETE);
+    w.now += 1_000;
+  }
+  const complete = w.tasks.filter((x) => x.status?.state === TaskState.COMPLETE);
+  t.equal(complete.length, 10, 'exactly 10 completed tasks');
+  t.same([...new Set(complete.map((x) => x.slot))].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'one per slot');
+  t.ok(w.tasks.some((x) => x.status?.state === TaskState.FAILED), 'the failed runs are kept as history');
+  t.equal(most, 3, 'never more than 3 at once');
+  const idle = w.step();
+  t.same([idle.create.length, idle.shutdown.length, idle.remove.length], [0, 0, 0], 'a finished job stays finished, its history kept');
+});
+
+t.test('global job: one run per eligible node; a node that joins later runs it too; finished nodes are not rerun', async (t) => {
+  const w = new World(Service.create({ id: 'svc', spec: { annotations: { name: 'once' }, task: {}, globalJob: {} } }), [node('a'), node('b'), node('d', { availability: NodeAvailability.DRAIN })]);
+  t.same(w.step().create.map((x) => x.nodeId).sort(), ['a', 'b']);
+  w.run();
+  for (const x of w.running()) w.end(x.id, TaskState.COMPLETE);
+  t.same(w.step().create, [], 'completed: nothing reruns');
+  w.nodes = [...w.nodes, node('c')];
+  t.same(w.step().create.map((x) => x.nodeId), ['c'], 'a new node runs the job once');
+});
+
+t.test('global services follow nodes: joining, pausing (keeps its task, gets no new one), draining and leaving', async (t) => {
+  const w = new World(service({ global: {} }), [node('a'), node('b')]);
+  t.same(w.step().create.map((x) => x.nodeId).sort(), ['a', 'b']);
+  w.run();
+  w.nodes = [node('a'), node('b', { availability: NodeAvailability.PAUSE }), node('c')];
+  const out = w.step();
+  t.same(out.shutdown, [], 'a paused node keeps its task');
+  t.same(out.create.map((x) => x.nodeId), ['c'], 'a joining node gets one');
+  w.run();
+  const onB = w.tasks.find((x) => x.nodeId === 'b') as Task;
+  w.end(onB.id, TaskState.FAILED);
+  w.now += 60_000;
+  t.same(w.step().create, [], 'a paused node gets no new task, not even a restart');
+  w.nodes = [node('a'), node('c', { availability: NodeAvailability.DRAIN })];
+  const gone = w.step();
+  t.same(gone.shutdown.map((x) => x.nodeId).sort(), ['b', 'c'], 'b left the cluster and c was drained: both lose their tasks');
+  t.same(gone.create, []);
+});

@@ -99,3 +99,31 @@ t.test('bad constraints are refused with the reason', async (t) => {
   t.throws(() => s.place(group('web', 1, { constraints: ['node.color==red'] })), { code: 'EINVAL', message: /invalid constraint key "node.color"/ });
   t.throws(() => s.place(group('web', 1, { constraints: ['node.role==boss'] })), { code: 'EINVAL', message: /manager or worker/ });
 });
+
+t.test('spread over several levels (zone, then rack), with max replicas per node', async (t) => {
+  const nodes = [
+    node('a-r1-1', { labels: { zone: 'a', rack: 'r1' } }),
+    node('a-r2-1', { labels: { zone: 'a', rack: 'r2' } }),
+    node('a-r2-2', { labels: { zone: 'a', rack: 'r2' } }),
+    node('b-r3-1', { labels: { zone: 'b', rack: 'r3' } }),
+  ];
+  const r = new Scheduler(nodes).place(group('web', 8, { spreadOver: ['node.labels.zone', 'node.labels.rack'] }));
+  const counts = perNode(r.placements);
+  t.same(counts, { 'a-r1-1': 2, 'a-r2-1': 1, 'a-r2-2': 1, 'b-r3-1': 4 }, 'zones 4 and 4; in zone a racks r1 and r2 2 each; r2 over its two nodes');
+  const capped = new Scheduler(nodes).place(group('web', 9, { spreadOver: ['node.labels.zone', 'node.labels.rack'], maxReplicasPerNode: 2 }));
+  t.same(perNode(capped.placements), { 'a-r1-1': 2, 'a-r2-1': 2, 'a-r2-2': 2, 'b-r3-1': 2 }, 'max replicas per node caps the lone node of zone b; zone a takes the rest');
+  t.same(capped.unplaced.map((u) => u.reason), ['no suitable node (4 nodes: max replicas per node reached)'], 'the ninth fits nowhere, and says why');
+});
+
+t.test('each placement says why its node was chosen', async (t) => {
+  const nodes = [node('a1', { labels: { zone: 'a' } }), node('b1', { labels: { zone: 'b' }, tasksByService: { web: 1 }, taskCount: 1 })];
+  const r = new Scheduler(nodes).place(group('web', 1, { spreadOver: ['node.labels.zone'] }));
+  t.same(r.placements.map((p) => p.nodeId), ['a1']);
+  t.equal(
+    r.placements[0]?.reason,
+    'spread node.labels.zone=a had the fewest tasks of the service (0); fewest tasks of the service on the node (0), then least loaded (0 tasks) among 2 eligible nodes',
+  );
+  const plain = new Scheduler([node('x', { taskCount: 3 }), node('y')]).place(group('api', 1));
+  t.equal(plain.placements[0]?.reason, 'fewest tasks of the service on the node (0), then least loaded (0 tasks) among 2 eligible nodes');
+  t.equal(plain.placements[0]?.nodeId, 'y');
+});

@@ -47,6 +47,16 @@ t.test('the spec carries the config, docker defaults and limits', async (t) => {
   t.equal(spec.annotations['io.tsswarm.label.tier'], 'front');
 });
 
+t.test('a volume mount binds the data folder the engine prepared for it', async (t) => {
+  const config = { ...base, mounts: [{ type: 'volume' as const, source: 'pgdata', target: '/var/lib/db', readOnly: false }, { type: 'volume' as const, source: 'pgdata', target: '/ro', readOnly: true }] };
+  const spec = buildOciSpec(config, { uid: 0, gid: 0 }, { rootfs: '/r', cgroupsPath: '/p', volumePaths: new Map([['pgdata', '/data/volumes/pgdata/_data']]) });
+  t.same(spec.mounts.filter((m) => m.destination === '/var/lib/db' || m.destination === '/ro'), [
+    { destination: '/var/lib/db', type: 'bind', source: '/data/volumes/pgdata/_data', options: ['rbind', 'rw'] },
+    { destination: '/ro', type: 'bind', source: '/data/volumes/pgdata/_data', options: ['rbind', 'ro'] },
+  ]);
+  t.throws(() => buildOciSpec(config, { uid: 0, gid: 0 }, { rootfs: '/r', cgroupsPath: '/p' }), /volume pgdata at \/var\/lib\/db was not prepared/, 'a bug, not user input');
+});
+
 t.test('a given network namespace is joined instead of a new one', async (t) => {
   const spec = buildOciSpec({ ...base, netnsPath: '/run/netns/x' }, { uid: 0, gid: 0 }, { rootfs: '/r', cgroupsPath: '/p' });
   t.same(spec.linux.namespaces[1], { type: 'network', path: '/run/netns/x' });
@@ -79,6 +89,8 @@ t.test('validation refuses what runc would refuse or makes no sense', async (t) 
     [{ resources: { pidsLimit: 0 } }, /pids-limit/],
     [{ stopSignal: 'sig term' }, /invalid stop signal/],
     [{ mounts: [{ type: 'bind', source: 'rel', target: '/x', readOnly: false }] }, /mount source/],
+    [{ mounts: [{ type: 'volume', source: '/abs', target: '/x', readOnly: false }] }, /invalid volume name/],
+
   ];
   for (const [patch, message] of bad) t.throws(() => validateContainerConfig({ ...base, ...patch }), { code: 'EINVAL', message }, String(message));
 });

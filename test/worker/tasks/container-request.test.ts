@@ -79,8 +79,8 @@ t.test('the request carries the swarm labels, the process, limits and mounts', a
     autoRemove: false,
   });
   t.same(request.mounts, [
-    { type: 'bind', source: '/srv', target: '/data', readOnly: true, tmpfsSizeBytes: 0, tmpfsMode: 0 },
-    { type: 'tmpfs', source: '', target: '/scratch', readOnly: false, tmpfsSizeBytes: 1 << 20, tmpfsMode: 0o1777 },
+    { type: 'bind', source: '/srv', target: '/data', readOnly: true, tmpfsSizeBytes: 0, tmpfsMode: 0, volumeNoCopy: false, volumeDriver: '', volumeDriverOptions: {}, volumeLabels: {} },
+    { type: 'tmpfs', source: '', target: '/scratch', readOnly: false, tmpfsSizeBytes: 1 << 20, tmpfsMode: 0o1777, volumeNoCopy: false, volumeDriver: '', volumeDriverOptions: {}, volumeLabels: {} },
   ]);
   t.same(ignored, ['init']);
 });
@@ -93,12 +93,38 @@ t.test('args alone replace the image cmd and keep its entrypoint; no grace perio
   t.equal(request.stopTimeoutSet, false);
 });
 
+t.test('a volume mount names the volume and how to create it on this node', async (t) => {
+  const { request } = containerRequestFor(
+    task({
+      spec: {
+        container: {
+          image: 'x',
+          mounts: [
+            { type: MountType.VOLUME, source: 'data', target: '/data', readOnly: true, volumeOptions: { noCopy: true, labels: { team: 'a' }, driverConfig: { name: 'local', options: { type: 'tmpfs', device: 'tmpfs' } } } },
+            { type: MountType.VOLUME, source: '', target: '/anon' },
+          ],
+        },
+      },
+    }),
+  );
+  t.same(request.mounts, [
+    { type: 'volume', source: 'data', target: '/data', readOnly: true, tmpfsSizeBytes: 0, tmpfsMode: 0, volumeNoCopy: true, volumeDriver: 'local', volumeDriverOptions: { type: 'tmpfs', device: 'tmpfs' }, volumeLabels: { team: 'a' } },
+    { type: 'volume', source: '', target: '/anon', readOnly: false, tmpfsSizeBytes: 0, tmpfsMode: 0, volumeNoCopy: false, volumeDriver: '', volumeDriverOptions: {}, volumeLabels: {} },
+  ]);
+});
+
 t.test('what the worker cannot run is refused with a reason', async (t) => {
-  t.throws(() => containerRequestFor(task({ spec: { container: { image: 'x', mounts: [{ type: MountType.VOLUME, source: 'v', target: '/v' }] } } })), {
-    code: ErrorCode.UNSUPPORTED,
-    message: /volume mounts/,
-  });
   t.throws(() => containerRequestFor(task({ spec: { container: { image: 'x', capabilityAdd: ['NET_ADMIN'] } } })), { code: ErrorCode.UNSUPPORTED, message: /capability/ });
   t.throws(() => containerRequestFor(task({ spec: { container: { image: '' } } })), { code: ErrorCode.INVALID_ARGUMENT });
   t.throws(() => containerRequestFor(task({ spec: {} })), { code: ErrorCode.INVALID_ARGUMENT });
+});
+
+t.test("the spec's health check goes to the engine (not ignored); none leaves the image's", async (t) => {
+  const healthcheck = { test: ['CMD-SHELL', 'test -f /ok'], interval: { seconds: 1, nanos: 0 }, retries: 2 };
+  const { request, ignored } = containerRequestFor(task({ spec: { container: { image: 'busybox:latest', args: [], healthcheck } } }));
+  t.same(request.healthcheck?.interval, { seconds: 1, nanos: 0 });
+  t.same(request.healthcheck?.test, ['CMD-SHELL', 'test -f /ok']);
+  t.equal(request.healthcheck?.retries, 2);
+  t.same(ignored, [], 'nothing ignored');
+  t.equal(containerRequestFor(task()).request.healthcheck, undefined);
 });

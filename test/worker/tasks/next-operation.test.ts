@@ -46,3 +46,17 @@ t.test('after a restart: adopted running containers are confirmed, lost ones fai
   t.equal(nextOperation(v({ observed: TaskState.STARTING, container: 'running' })), 'start');
   t.equal(nextOperation(v({ observed: TaskState.COMPLETE, container: 'exited' })), 'idle');
 });
+
+t.test('with a health check: STARTING until healthy, unhealthy fails the task before or after RUNNING', async (t) => {
+  const started = v({ observed: TaskState.STARTING, container: 'running', health: 'starting' });
+  t.equal(nextOperation(started), 'watch', 'started, not yet healthy: watch (no RUNNING)');
+  t.equal(nextOperation({ ...started, watching: true }), 'idle');
+  t.equal(nextOperation({ ...started, watching: true, health: 'healthy' }), 'start', 'healthy: start reports RUNNING');
+  t.equal(nextOperation({ ...started, health: 'none' }), 'start', 'no health check: RUNNING at once');
+  t.equal(nextOperation({ ...started, health: 'unhealthy' }), 'fail-unhealthy', 'unhealthy before RUNNING');
+  t.equal(nextOperation(v({ observed: TaskState.RUNNING, container: 'running', reportedRunning: true, watching: true, health: 'unhealthy' })), 'fail-unhealthy', 'unhealthy after RUNNING');
+  t.equal(nextOperation(v({ observed: TaskState.RUNNING, container: 'exited', reportedRunning: true, health: 'unhealthy' })), 'fail-unhealthy', 'stopped for being unhealthy: that is the error, not the exit');
+  t.equal(nextOperation(v({ observed: TaskState.FAILED, container: 'exited', health: 'unhealthy' })), 'idle', 'reported once');
+  t.equal(nextOperation({ ...started, health: 'unhealthy', desired: TaskState.SHUTDOWN }), 'shutdown', 'a wanted shutdown comes first');
+  t.equal(nextOperation(v({ observed: TaskState.READY, container: 'created', health: 'starting' })), 'start', 'not started yet: start it');
+});

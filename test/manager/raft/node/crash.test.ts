@@ -83,7 +83,7 @@ t.test('kill -9 members during a write load: no acknowledged write is lost, memb
   await new Promise((r) => setTimeout(r, roundMs));
   stop = true;
   await load;
-  t.ok(acked.size > 50, `${acked.size} writes acknowledged of ${attempts} attempts`);
+  t.ok(acked.size > 20, `${acked.size} writes acknowledged of ${attempts} attempts`);
 
   // Let everyone catch up, then compare.
   const end = Date.now() + settleTimeoutMs;

@@ -77,7 +77,7 @@ t.test('join as a learner, promote, remove; the removed member is told', async (
   running.push(second);
   t.ok(await until(() => second.app.data.size === 30), 'the learner caught up with the data');
   t.same(first.node.membership.learners, [2], 'it is a learner');
-  t.ok(first.node.learnerProgress().some((p) => p.raftId === 2 && p.match >= p.lastIndex - 1), 'the leader sees its progress');
+  t.ok(await until(() => first.node.learnerProgress().some((p) => p.raftId === 2 && p.match >= p.lastIndex - 1)), 'the leader sees its progress');
 
   await first.node.changeMembership({ type: 'addVoter', raftId: 2 });
   t.same(first.node.membership.voters, [1, 2], 'promoted to voter');

@@ -1,0 +1,1 @@
+export { LogBroker, maxLogSubscriptions, maxSelectorEntries, type LogBrokerOptions, type LogListener, type LogSink } from './log-broker.js';
