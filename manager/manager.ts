@@ -281,24 +281,28 @@ export class Manager {
   private async handleJoin(call: ServerUnaryCall<JoinRequest, JoinResponse>): Promise<JoinResponse> {
     const peer = peerIdentity(call);
     if (peer === undefined || peer.role !== 'manager') throw new TsswarmError(ErrorCode.PERMISSION, 'only nodes with a manager certificate may join the raft group');
-    if (!this.raft.isLeader) return this.leaderClient.call(this.requireLeaderAddr(), RaftService.join, call.request);
+    // Forwarded calls carry the joiner's node ID: the leader sees the forwarding manager's certificate.
+    const nodeId = call.request.nodeId || peer.nodeId;
+    if (!this.raft.isLeader) return this.leaderClient.call(this.requireLeaderAddr(), RaftService.join, { ...call.request, nodeId });
     if (!/^[^\s:]+:\d+$/.test(call.request.addr) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(call.request.addr)) {
       throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `raft address ${JSON.stringify(call.request.addr)} is not host:port`);
     }
     // A node that joins again (its data was wiped) gets a new raft ID; its old one is removed first.
-    const old = this.raft.memberStatus().find((m) => m.nodeId === peer.nodeId);
+    const old = this.raft.memberStatus().find((m) => m.nodeId === nodeId);
     if (old !== undefined) await this.raft.changeMembership({ type: 'removeNode', raftId: old.raftId });
     const raftId = this.newRaftId();
-    await this.raft.changeMembership({ type: 'addLearner', raftId, addr: call.request.addr, nodeId: peer.nodeId });
-    this.options.log.info({ raftId, node: peer.nodeId, addr: call.request.addr }, 'manager joined the raft group as a learner');
+    await this.raft.changeMembership({ type: 'addLearner', raftId, addr: call.request.addr, nodeId });
+    this.options.log.info({ raftId, node: nodeId, addr: call.request.addr, via: peer.nodeId }, 'manager joined the raft group as a learner');
     return { raftId, members: this.raft.memberStatus().map((m) => raftMemberOf(m)), removedMembers: [...this.raft.removed] };
   }
 
   private async handleLeave(call: ServerUnaryCall<LeaveRequest, object>): Promise<object> {
     const peer = peerIdentity(call);
     if (peer === undefined || peer.role !== 'manager') throw new TsswarmError(ErrorCode.PERMISSION, 'only managers may leave the raft group');
-    if (!this.raft.isLeader) return this.leaderClient.call(this.requireLeaderAddr(), RaftService.leave, call.request);
-    const member = this.raft.memberStatus().find((m) => m.nodeId === peer.nodeId);
+    // As for joins: a forwarded call names the node that leaves (the leader sees the forwarder).
+    const nodeId = call.request.node?.nodeId || peer.nodeId;
+    if (!this.raft.isLeader) return this.leaderClient.call(this.requireLeaderAddr(), RaftService.leave, { node: { raftId: 0, addr: '', ...call.request.node, nodeId } });
+    const member = this.raft.memberStatus().find((m) => m.nodeId === nodeId);
     if (member === undefined) return {};
     if (member.raftId === this.options.raftId) throw new TsswarmError(ErrorCode.CONFLICT, 'the leader cannot remove itself; transfer leadership first');
     await this.raft.changeMembership({ type: 'removeNode', raftId: member.raftId });

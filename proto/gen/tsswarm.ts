@@ -203,7 +203,7 @@ export const schema = $loadSchema({
         RaftMember: {"fields":{"raftId":{"type":"uint64","id":1},"nodeId":{"type":"string","id":2},"addr":{"type":"string","id":3},"status":{"type":"RaftMemberStatus","id":4}}},
         ResolveAddressRequest: {"fields":{"raftId":{"type":"uint64","id":1}}},
         ResolveAddressResponse: {"fields":{"addr":{"type":"string","id":1}}},
-        JoinRequest: {"fields":{"addr":{"type":"string","id":1}}},
+        JoinRequest: {"oneofs":{"_nodeId":{"oneof":["nodeId"]}},"fields":{"addr":{"type":"string","id":1},"nodeId":{"type":"string","id":2,"options":{"proto3_optional":true}}}},
         JoinResponse: {"fields":{"raftId":{"type":"uint64","id":1},"members":{"rule":"repeated","type":"RaftMember","id":2},"removedMembers":{"rule":"repeated","type":"uint64","id":3}}},
         LeaveRequest: {"fields":{"node":{"type":"RaftMember","id":1}}},
         LeaveResponse: {"fields":{}},
@@ -2108,9 +2108,17 @@ export interface ResolveAddressResponse {
 /** Encodes, decodes and creates {@link ResolveAddressResponse} messages (tsswarm.ResolveAddressResponse). */
 export const ResolveAddressResponse: $MessageCodec<ResolveAddressResponse> = $messageCodec(schema, 'tsswarm.ResolveAddressResponse');
 
-/** Asks the leader to add the calling manager, reachable at addr, to the raft group. */
+/**
+ * Asks the leader to add the calling manager, reachable at addr, to the raft group.
+ * At most one of nodeId is set (oneof _nodeId).
+ */
 export interface JoinRequest {
   addr: string;
+  /**
+   * The node that asked, set by a manager that forwards the call to the leader (the leader then
+   * sees the forwarder's certificate, not the joiner's).
+   */
+  nodeId?: string;
 }
 /** Encodes, decodes and creates {@link JoinRequest} messages (tsswarm.JoinRequest). */
 export const JoinRequest: $MessageCodec<JoinRequest> = $messageCodec(schema, 'tsswarm.JoinRequest');

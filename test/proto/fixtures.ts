@@ -158,7 +158,7 @@ const portConfig = fixture(p.PortConfig, {
   targetPort: 80,
   publishedPort: 8080,
   publishMode: p.PublishMode.HOST,
-});
+}, { name: '', protocol: p.PortProtocol.TCP, targetPort: 80, publishedPort: 8081, publishMode: p.PublishMode.INGRESS, localOnly: true });
 const endpointSpec = fixture(p.EndpointSpec, { mode: p.EndpointMode.DNSRR, ports: [portConfig] });
 const serviceSpec = fixture(
   p.ServiceSpec,
@@ -421,7 +421,7 @@ const raftMessage = fixture(p.RaftMessage, {
 });
 fixture(p.ResolveAddressRequest, { raftId: raftMember.raftId });
 fixture(p.ResolveAddressResponse, { addr: '198.18.0.3:2377' });
-fixture(p.JoinRequest, { addr: '198.18.0.4:2377' });
+fixture(p.JoinRequest, { addr: '198.18.0.4:2377', nodeId: 'n4' }, { addr: '198.18.0.4:2377' });
 fixture(p.JoinResponse, { raftId: 5, members: [raftMember, { ...raftMember, raftId: 1 }], removedMembers: [3, 4] });
 fixture(p.LeaveRequest, { node: raftMember });
 fixture(p.LeaveResponse, {});
@@ -482,7 +482,7 @@ const viewEndpoint = fixture(p.NetworkViewEndpoint, {
 const viewPort = fixture(p.NetworkViewPort, { protocol: p.PortProtocol.UDP, port: 53 });
 const viewService = fixture(p.NetworkViewService, { id: serviceId, name: 'web', networkId, vip: '10.0.1.2', ports: [viewPort, { protocol: p.PortProtocol.TCP, port: 80 }] });
 const viewIngressHost = fixture(p.NetworkViewIngressHost, { nodeId, hostAddr: '198.18.0.3', address: '10.255.0.5' });
-const viewPublished = fixture(p.NetworkViewPublishedPort, { serviceId, protocol: p.PortProtocol.UDP, publishedPort: 8053, targetPort: 53 });
+const viewPublished = fixture(p.NetworkViewPublishedPort, { serviceId, protocol: p.PortProtocol.UDP, publishedPort: 8053, targetPort: 53 }, { serviceId, protocol: p.PortProtocol.TCP, publishedPort: 8080, targetPort: 80, localOnly: true });
 const viewIngress = fixture(p.NetworkViewIngress, { networkId, hosts: [viewIngressHost], published: [viewPublished] });
 fixture(p.NetworkViewMessage, {
   nodeId,
