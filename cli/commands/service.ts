@@ -10,8 +10,7 @@ import { ErrorCode, TsswarmError, invalidArgument } from '../../lib/errors.js';
 import type { NetworkAttachmentConfig, Service, ServiceSpec } from '../../proto/index.js';
 import type { ControlClient } from '../control-client.js';
 import { collect } from '../container-flags.js';
-import { parseOutput, renderDocuments, renderTemplateRows } from '../format-template.js';
-import { renderJson } from '../output.js';
+import { parseOutput, renderDocuments } from '../format-template.js';
 import type { CreateFlags, FlagContext, UpdateFlags } from '../service-flags.js';
 import { addHealthFlags } from '../health-flags.js';
 import { eachRef } from './network.js';
@@ -216,12 +215,8 @@ function lsCommand(): Command {
         const [services, tasks, nodes] = await Promise.all([control.listServices(), control.listTasks({}), control.listNodes()]);
         return { services, tasks, nodes };
       });
-      const shown = view.sortServices(view.filterServices(services, filter));
-      const rows = shown.map((s) => view.serviceRow(s, tasks, nodes));
-      if (flags.quiet) process.stdout.write(shown.map((s) => `${s.id}\n`).join(''));
-      else if (choice.kind === 'json') process.stdout.write(renderJson(shown.map((s) => view.serviceRow(s, tasks, nodes, true))));
-      else if (choice.kind === 'template') process.stdout.write(renderTemplateRows(choice.template, rows));
-      else process.stdout.write(view.serviceTable(rows));
+      const { writeServices } = await import('../service-listing.js');
+      writeServices(view.filterServices(services, filter), tasks, nodes, flags.quiet === true, choice);
     });
 }
 
@@ -248,7 +243,7 @@ function psCommand(): Command {
         const [tasks, nodes] = await Promise.all([control.listTasks({ serviceIds: ids }), control.listNodes()]);
         return { services: chosen, tasks: tasks.filter((t) => ids.includes(t.serviceId)), nodes };
       });
-      const { writeServiceTasks } = await import('../service-ps-output.js');
+      const { writeServiceTasks } = await import('../service-listing.js');
       writeServiceTasks(services, tasks, nodes, flags, filter, choice);
     });
 }

@@ -101,12 +101,8 @@ function servicesCommand(): Command {
         return { services, tasks, nodes };
       });
       if (services.length === 0) return nothingFound(name);
-      const shown = view.sortServices(services);
-      const rows = shown.map((s) => view.serviceRow(s, tasks, nodes));
-      if (flags.quiet) process.stdout.write(shown.map((s) => `${s.id}\n`).join(''));
-      else if (choice.kind === 'json') process.stdout.write(renderJson(shown.map((s) => view.serviceRow(s, tasks, nodes, true))));
-      else if (choice.kind === 'template') process.stdout.write(renderTemplateRows(choice.template, rows));
-      else process.stdout.write(view.serviceTable(rows));
+      const { writeServices } = await import('../service-listing.js');
+      writeServices(services, tasks, nodes, flags.quiet === true, choice);
     });
 }
 
@@ -131,7 +127,7 @@ function psCommand(): Command {
         return { services, tasks: tasks.filter((t) => ids.includes(t.serviceId)), nodes };
       });
       if (services.length === 0) return nothingFound(name);
-      const { writeServiceTasks } = await import('../service-ps-output.js');
+      const { writeServiceTasks } = await import('../service-listing.js');
       writeServiceTasks(services, tasks, nodes, flags, filter, choice);
     });
 }

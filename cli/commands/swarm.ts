@@ -87,20 +87,32 @@ interface ClusterFlags {
   taskHistoryLimit?: string;
   dispatcherHeartbeat?: string;
   certExpiry?: string;
+  rebalance?: string;
 }
 
 /** The spec changes the cluster flags ask for (only the given ones). */
 function clusterSettings(flags: ClusterFlags): DeepPartial<ClusterSpec> {
+  const orchestration = {
+    ...(flags.taskHistoryLimit !== undefined ? { taskHistoryRetentionLimit: wholeNumber(flags.taskHistoryLimit, '--task-history-limit', 0) } : {}),
+    ...(flags.rebalance !== undefined ? { rebalance: onOff(flags.rebalance, '--rebalance') } : {}),
+  };
   return {
-    ...(flags.taskHistoryLimit !== undefined ? { orchestration: { taskHistoryRetentionLimit: wholeNumber(flags.taskHistoryLimit, '--task-history-limit', 0) } } : {}),
+    ...(Object.keys(orchestration).length > 0 ? { orchestration } : {}),
     ...(flags.dispatcherHeartbeat !== undefined ? { dispatcher: { heartbeatPeriod: parseDurationFlag(flags.dispatcherHeartbeat, '--dispatcher-heartbeat', 1) } } : {}),
     ...(flags.certExpiry !== undefined ? { caConfig: { nodeCertExpiry: parseDurationFlag(flags.certExpiry, '--cert-expiry', minCertExpiryMs) } } : {}),
   };
 }
 
+/** `on` or `off`. */
+function onOff(text: string, flag: string): boolean {
+  if (text === 'on' || text === 'off') return text === 'on';
+  throw invalidArgument(`${flag}: invalid value ${JSON.stringify(text)}: use on or off`);
+}
+
 function addClusterFlags(cmd: Command, defaults: boolean): Command {
   return cmd
     .option('--task-history-limit <n>', 'dead tasks kept per slot', defaults ? '5' : undefined)
+    .option('--rebalance <on|off>', 'spread replicated services again when nodes join or recover (services with --rebalance default follow this)')
     .option('--dispatcher-heartbeat <duration>', 'how often nodes send heartbeats', defaults ? '5s' : undefined)
     .option('--cert-expiry <duration>', 'how long node certificates live', defaults ? '2160h0m0s' : undefined);
 }
@@ -278,11 +290,13 @@ function joinTokenCommand(): Command {
 function updateCommand(): Command {
   return addClusterFlags(new Command('update').description('Change the cluster settings'), false).action(async (flags: ClusterFlags, cmd: Command) => {
     const settings = clusterSettings(flags);
-    if (Object.keys(settings).length === 0) throw invalidArgument('nothing to update: give --task-history-limit, --dispatcher-heartbeat or --cert-expiry');
+    if (Object.keys(settings).length === 0) throw invalidArgument('nothing to update: give --task-history-limit, --dispatcher-heartbeat, --cert-expiry or --rebalance');
     await withControl(cmd, async (control) => {
       const info = await managerInfo(control);
       const cluster = await control.getCluster(info.clusterId);
-      const spec: DeepPartial<ClusterSpec> = { ...(cluster.spec ?? {}), ...settings };
+      const current = cluster.spec ?? {};
+      // Orchestration settings merge field by field: --rebalance keeps the history limit and back.
+      const spec: DeepPartial<ClusterSpec> = { ...current, ...settings, ...(settings.orchestration ? { orchestration: { ...current.orchestration, ...settings.orchestration } } : {}) };
       await control.updateCluster({ clusterId: cluster.id, clusterVersion: cluster.meta?.version ?? { index: 0 }, spec });
       process.stdout.write('Swarm updated.\n');
     });

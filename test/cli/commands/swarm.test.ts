@@ -9,7 +9,7 @@ import { ids, startFakeDaemon, tokens } from '../../helpers/fake-control.js';
 type ClusterUpdate = {
   clusterId: string;
   clusterVersion?: { index: number };
-  spec?: { orchestration?: { taskHistoryRetentionLimit: number }; dispatcher?: { heartbeatPeriod?: { seconds: number } }; caConfig?: { nodeCertExpiry?: { seconds: number } }; raft?: { snapshotInterval: number } };
+  spec?: { orchestration?: { taskHistoryRetentionLimit: number; rebalance?: boolean }; dispatcher?: { heartbeatPeriod?: { seconds: number } }; caConfig?: { nodeCertExpiry?: { seconds: number } }; raft?: { snapshotInterval: number } };
   rotation?: { workerJoinToken: boolean; managerJoinToken: boolean };
 };
 
@@ -153,12 +153,22 @@ t.test('swarm update: GetCluster, then UpdateCluster with the version it read', 
     [[], /nothing to update/],
     [['--cert-expiry', '1y'], /invalid --cert-expiry "1y"/],
     [['--dispatcher-heartbeat', 'soon'], /invalid --dispatcher-heartbeat "soon"/],
+    [['--rebalance', 'sometimes'], /--rebalance: invalid value "sometimes": use on or off/],
   ] as [string[], RegExp][]) {
     const bad = await d.cli('swarm', 'update', ...flags);
     oneLineFailure(t, bad, message, flags.join(' ') || 'no flags');
     t.equal(bad.code, 2);
   }
   t.equal(d.requests('updateCluster').length, 1, 'refused updates sent nothing');
+});
+
+t.test('swarm update --rebalance sets the cluster default and keeps the other orchestration settings', async (t) => {
+  const d = await startFakeDaemon(t);
+  const r = await d.cli('swarm', 'update', '--rebalance', 'on');
+  t.equal(r.code, 0, r.stderr);
+  const [sent] = d.requests('updateCluster') as ClusterUpdate[];
+  t.equal(sent?.spec?.orchestration?.rebalance, true, 'rebalancing on by default');
+  t.equal(sent?.spec?.orchestration?.taskHistoryRetentionLimit, 5, 'the history limit is kept');
 });
 
 t.test('swarm inspect: docker-style JSON', async (t) => {

@@ -1,12 +1,13 @@
 /**
- * Writes the task list of `service ps` and `stack ps`: docker's table, JSON, a template or IDs
- * only, with names resolved (or IDs with --no-resolve) and IDs shortened unless --no-trunc.
+ * Writes the listings `service` and `stack` share: services (`service ls`, `stack services`) and
+ * tasks (`service ps`, `stack ps`) as docker's table, JSON, a template or IDs only; task names
+ * resolved (or IDs with --no-resolve) and IDs shortened unless --no-trunc.
  */
 import type { Node, Service, Task } from '../proto/index.js';
 import { renderTemplateRows, type OutputChoice } from './format-template.js';
 import { hostnameOf } from './node-view.js';
 import { renderJson } from './output.js';
-import { filterTasks, serviceName, serviceTaskRows, serviceTaskTable, type TaskContext, type TaskFilter } from './service-view.js';
+import { filterTasks, serviceName, serviceRow, serviceTable, serviceTaskRows, serviceTaskTable, sortServices, type TaskContext, type TaskFilter } from './service-view.js';
 
 /** The flags both commands share. */
 export interface TaskListFlags {
@@ -29,4 +30,14 @@ export function writeServiceTasks(services: readonly Service[], tasks: readonly 
   else if (choice.kind === 'json') process.stdout.write(renderJson(serviceTaskRows(shown, ctx(true))));
   else if (choice.kind === 'template') process.stdout.write(renderTemplateRows(choice.template, rows));
   else process.stdout.write(serviceTaskTable(rows));
+}
+
+/** Writes `services` (sorted, with their task counts) to stdout as `choice` asks. */
+export function writeServices(services: readonly Service[], tasks: readonly Task[], nodes: readonly Node[], quiet: boolean, choice: OutputChoice): void {
+  const shown = sortServices(services);
+  const rows = shown.map((s) => serviceRow(s, tasks, nodes));
+  if (quiet) process.stdout.write(shown.map((s) => `${s.id}\n`).join(''));
+  else if (choice.kind === 'json') process.stdout.write(renderJson(shown.map((s) => serviceRow(s, tasks, nodes, true))));
+  else if (choice.kind === 'template') process.stdout.write(renderTemplateRows(choice.template, rows));
+  else process.stdout.write(serviceTable(rows));
 }
