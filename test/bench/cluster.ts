@@ -20,17 +20,18 @@
  * folder under the temp dir, and the folder named). Run as root: `npm run bench:cluster`; options
  * `--only write|join|failover`, `--workers N`, `--rounds N`, `--no-record` (print only).
  */
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
-import { callHost, hostLogFile, hostSocket, labDown, labUp, startHostDaemon, stopHostDaemon, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
+import { callHost, hostSocket, labUp, startHostDaemon, stopHostDaemon, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
 import { errorMessage, isTsswarmError, ErrorCode } from '../../lib/errors.js';
 import { fromServiceError } from '../../lib/rpc-errors.js';
 import { ControlService, Node, NodeAvailability, NodeState, Reachability, SwarmService, type GrpcMethod } from '../../proto/index.js';
 import { EtcdCluster, etcdPutOnce, type EtcdMember } from './cluster-etcd.js';
+import { BenchScope } from './lab-scope.js';
 import { median, recordComparisons, type Comparison } from './report.js';
 
 /** Size of the anchor's values: the issue's size of a serialized node (ours is measured and printed). */
@@ -80,67 +81,11 @@ const labs = { write: 'bcw', joinParallel: 'bcjp', joinSequential: 'bcjs', failo
 
 // ---- cleanup that also runs on Ctrl-C
 
-const activeLabs = new Set<string>();
-const activeEtcd = new Set<EtcdCluster>();
-const activeDirs = new Set<string>();
-let interrupted = false;
+const scope = new BenchScope('cluster');
+scope.installSignalHandlers('labs and etcd members');
 
-async function removeLab(name: string): Promise<void> {
-  await labDown(name).catch((err: unknown) => {
-    // labUp removes a lab it could not finish itself.
-    if (!isTsswarmError(err, ErrorCode.NOT_FOUND)) process.stderr.write(`lab down ${name} failed: ${errorMessage(err)}\n`);
-  });
-}
-
-async function cleanupAll(): Promise<void> {
-  for (const c of activeEtcd) await c.stop().catch(() => undefined);
-  activeEtcd.clear();
-  for (const name of activeLabs) await removeLab(name);
-  activeLabs.clear();
-  for (const dir of activeDirs) await rm(dir, { recursive: true, force: true });
-  activeDirs.clear();
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    process.stderr.write(`${signal}: removing labs and etcd members\n`);
-    void cleanupAll().finally(() => process.exit(130));
-  });
-}
-
-async function withLab<T>(name: string, make: () => Promise<LabRecord>, fn: (record: LabRecord) => Promise<T>): Promise<T> {
-  activeLabs.add(name);
-  let record: LabRecord | undefined;
-  try {
-    record = await make();
-    return await fn(record);
-  } catch (err) {
-    if (record && !interrupted) await keepLogs(record);
-    throw err;
-  } finally {
-    await removeLab(name);
-    activeLabs.delete(name);
-  }
-}
-
-/** Copies the daemons' logs of a lab that failed to a folder that outlives the lab, and says where. */
-async function keepLogs(record: LabRecord): Promise<void> {
-  const dir = join(tmpdir(), `tsswarm-bench-cluster-logs-${record.name}-${Date.now()}`);
-  await mkdir(dir, { recursive: true });
-  for (const h of record.hosts) await copyFile(hostLogFile(h), join(dir, `${h.name}-tsswarmd.log`)).catch(() => undefined);
-  process.stderr.write(`daemon logs of lab ${record.name} kept in ${dir}\n`);
-}
-
-async function withEtcd<T>(base: string, fn: (cluster: EtcdCluster) => Promise<T>): Promise<T> {
-  const cluster = await EtcdCluster.start(base);
-  activeEtcd.add(cluster);
-  try {
-    return await fn(cluster);
-  } finally {
-    await cluster.stop();
-    activeEtcd.delete(cluster);
-  }
+function withEtcd<T>(base: string, fn: (cluster: EtcdCluster) => Promise<T>): Promise<T> {
+  return scope.withResource(() => EtcdCluster.start(base), (cluster) => cluster.stop(), fn);
 }
 
 // ---- small helpers
@@ -306,7 +251,7 @@ async function managerRoles(record: LabRecord, via: LabHost, managers: number): 
 }
 
 async function writeLatency(base: string): Promise<Comparison[]> {
-  const ours = await withLab(labs.write, () => labUp({ name: labs.write, hosts: 3, daemons: true, managers: 3 }), async (record) => {
+  const ours = await scope.withLab(labs.write, () => labUp({ name: labs.write, hosts: 3, daemons: true, managers: 3 }), async (record) => {
     const h1 = hostOf(record, 'h1');
     const roles = await waitFor('3 reachable managers with one leader', 30_000, () => managerRoles(record, h1, 3));
     const follower = roles.followers[0];
@@ -394,7 +339,7 @@ async function readyCount(manager: LabHost): Promise<number> {
 }
 
 async function joins(workers: number): Promise<Comparison[]> {
-  const parallel = await withLab(labs.joinParallel, () => joinLabUp(labs.joinParallel, workers), async (record) => {
+  const parallel = await scope.withLab(labs.joinParallel, () => joinLabUp(labs.joinParallel, workers), async (record) => {
     const lab = await joinPrepare(record);
     const t0 = performance.now();
     await Promise.all(lab.workers.map((h) => join1(lab, h)));
@@ -404,7 +349,7 @@ async function joins(workers: number): Promise<Comparison[]> {
   });
   process.stdout.write(`parallel join of ${workers} workers: ${(parallel.totalMs / 1000).toFixed(2)} s until ${workers + 1} READY (join calls returned after ${(parallel.callsMs / 1000).toFixed(2)} s)\n`);
 
-  const sequential = await withLab(labs.joinSequential, () => joinLabUp(labs.joinSequential, workers), async (record) => {
+  const sequential = await scope.withLab(labs.joinSequential, () => joinLabUp(labs.joinSequential, workers), async (record) => {
     const lab = await joinPrepare(record);
     const perJoin: number[] = [];
     const t0 = performance.now();
@@ -476,7 +421,7 @@ async function writeThrough(survivor: LabHost, round: number, attempt: number): 
 }
 
 async function oursFailover(failoverRounds: number): Promise<Round[]> {
-  return withLab(labs.failover, () => labUp({ name: labs.failover, hosts: 3, daemons: true, managers: 3 }), async (record) => {
+  return scope.withLab(labs.failover, () => labUp({ name: labs.failover, hosts: 3, daemons: true, managers: 3 }), async (record) => {
     const rounds: Round[] = [];
     let via = hostOf(record, 'h1');
     for (let round = 0; round < failoverRounds; round++) {
@@ -554,7 +499,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > maxFailoverRounds) throw new Error(`--rounds must be 1..${maxFailoverRounds}`);
   if (only !== undefined && !['write', 'join', 'failover'].includes(only)) throw new Error('--only must be write, join or failover');
   const base = await mkdtemp(join(tmpdir(), 'tsswarm-bench-cluster-'));
-  activeDirs.add(base);
+  scope.addDir(base);
   const failures: string[] = [];
   try {
     const parts: [string, () => Promise<Comparison[]>][] = [
@@ -575,7 +520,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await cleanupAll();
+    await scope.cleanupAll();
   }
   if (failures.length > 0) process.exitCode = 1;
 }

@@ -18,17 +18,18 @@
  * ≤ 15 s. Labs and the temp dir are removed in finally blocks and on Ctrl-C. Run as root:
  * `npm run bench:services`; options `--replicas N`, `--anchor-concurrency N`, `--no-record` (print only).
  */
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
-import { callHost, hostLogFile, hostSocket, labDown, labUp, startHostDaemon, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
-import { errorMessage, isTsswarmError, ErrorCode } from '../../lib/errors.js';
+import { callHost, hostSocket, labUp, startHostDaemon, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
+import { errorMessage } from '../../lib/errors.js';
 import { ControlService, TaskState, millisOf, type Task } from '../../proto/index.js';
 import { maxConcurrentControllerOps } from '../../worker/tasks/task-executor.js';
 import { ImageService } from '../../worker/images/image-service.js';
 import { tsswarmWith, type CliResult } from '../helpers/cli.js';
+import { BenchScope } from './lab-scope.js';
 import { median, recordComparisons, type Comparison } from './report.js';
 
 /** Replicas of the service, and containers of the anchor. */
@@ -58,54 +59,8 @@ const labs = { swarm: 'bsv', single: 'bsv1' } as const;
 
 // ---- cleanup that also runs on Ctrl-C
 
-const activeLabs = new Set<string>();
-const activeDirs = new Set<string>();
-let interrupted = false;
-
-async function removeLab(name: string): Promise<void> {
-  await labDown(name).catch((err: unknown) => {
-    // labUp removes a lab it could not finish itself.
-    if (!isTsswarmError(err, ErrorCode.NOT_FOUND)) process.stderr.write(`lab down ${name} failed: ${errorMessage(err)}\n`);
-  });
-}
-
-async function cleanupAll(): Promise<void> {
-  for (const name of activeLabs) await removeLab(name);
-  activeLabs.clear();
-  for (const dir of activeDirs) await rm(dir, { recursive: true, force: true });
-  activeDirs.clear();
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    process.stderr.write(`${signal}: removing labs\n`);
-    void cleanupAll().finally(() => process.exit(130));
-  });
-}
-
-async function withLab<T>(name: string, make: () => Promise<LabRecord>, fn: (record: LabRecord) => Promise<T>): Promise<T> {
-  activeLabs.add(name);
-  let record: LabRecord | undefined;
-  try {
-    record = await make();
-    return await fn(record);
-  } catch (err) {
-    if (record && !interrupted) await keepLogs(record);
-    throw err;
-  } finally {
-    await removeLab(name);
-    activeLabs.delete(name);
-  }
-}
-
-/** Copies the daemons' logs of a lab that failed to a folder that outlives the lab, and says where. */
-async function keepLogs(record: LabRecord): Promise<void> {
-  const dir = join(tmpdir(), `tsswarm-bench-services-logs-${record.name}-${Date.now()}`);
-  await mkdir(dir, { recursive: true });
-  for (const h of record.hosts) await copyFile(hostLogFile(h), join(dir, `${h.name}-tsswarmd.log`)).catch(() => undefined);
-  process.stderr.write(`daemon logs of lab ${record.name} kept in ${dir}\n`);
-}
+const scope = new BenchScope('services');
+scope.installSignalHandlers('labs');
 
 // ---- small helpers
 
@@ -149,7 +104,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length && !interrupted) {
+    while (next < items.length && !scope.interrupted) {
       const i = next++;
       out[i] = await fn(items[i] as T, i);
     }
@@ -206,7 +161,7 @@ interface OursResult extends Side {
 }
 
 async function ours(replicas: number, tar: string): Promise<OursResult> {
-  return withLab(labs.swarm, () => labUp({ name: labs.swarm, hosts: 3, daemons: true, managers: 1 }), async (record) => {
+  return scope.withLab(labs.swarm, () => labUp({ name: labs.swarm, hosts: 3, daemons: true, managers: 1 }), async (record) => {
     const [h1] = record.hosts as [LabHost, ...LabHost[]];
     await loadImage(record, tar);
     const nodes = (await callHost(h1, ControlService.listNodes, {})).nodes;
@@ -260,7 +215,7 @@ interface AnchorResult extends Side {
 }
 
 async function anchor(count: number, concurrency: number, tar: string): Promise<AnchorResult> {
-  return withLab(
+  return scope.withLab(
     labs.single,
     async () => {
       const record = await labUp({ name: labs.single, hosts: 1, daemons: false });
@@ -308,7 +263,7 @@ async function main(): Promise<void> {
   const anchorConcurrency = Number(option('--anchor-concurrency') ?? defaultAnchorConcurrency);
   if (!Number.isInteger(anchorConcurrency) || anchorConcurrency < 1 || anchorConcurrency > maxAnchorConcurrency) throw new Error(`--anchor-concurrency must be 1..${maxAnchorConcurrency}`);
   const work = await mkdtemp(join(tmpdir(), 'tsswarm-bench-services-'));
-  activeDirs.add(work);
+  scope.addDir(work);
   try {
     const tar = join(work, 'busybox.tar');
     await buildBusyboxImage(tar);
@@ -334,7 +289,7 @@ async function main(): Promise<void> {
     for (const c of comparisons) process.stdout.write(`${c.name}: ${c.ratio.toFixed(2)}x\n`);
     if (!process.argv.includes('--no-record')) await recordComparisons('Services', comparisons);
   } finally {
-    await cleanupAll();
+    await scope.cleanupAll();
   }
 }
 
