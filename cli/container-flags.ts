@@ -27,6 +27,8 @@ export interface RunFlags extends HealthFlags {
   readonly stopTimeout?: string;
   readonly label?: readonly string[];
   readonly rm?: boolean;
+  readonly network?: readonly string[];
+  readonly networkAlias?: readonly string[];
 }
 
 /** Commander helper: collects a repeatable option into a list. */
@@ -222,5 +224,27 @@ export function createRequest(image: string, command: readonly string[], flags: 
     ...(stopSeconds !== undefined ? { stopTimeout: { seconds: stopSeconds, nanos: 0 }, stopTimeoutSet: true } : {}),
     autoRemove: flags.rm === true,
     ...(healthcheck !== undefined ? { healthcheck } : {}),
+    networks: networkConfigs(flags.network ?? [], flags.networkAlias ?? []),
   };
+}
+
+/**
+ * `--network NET` (repeatable) with `--network-alias` names (given on every network): attachable
+ * swarm networks by name or ID; `none` is the default (a namespace with loopback only).
+ */
+export function networkConfigs(networks: readonly string[], aliases: readonly string[]): Array<{ target: string; aliases: string[] }> {
+  const wanted = networks.filter((n) => n !== 'none');
+  if (wanted.length !== networks.length && wanted.length > 0) throw invalidArgument('--network none cannot be combined with other networks');
+  for (const n of wanted) {
+    if (n === '') throw invalidArgument('--network needs a network name or ID');
+    if (n === 'host' || n === 'bridge' || n === 'default') {
+      throw invalidArgument(`--network ${n} is not supported: use an attachable swarm network (tsswarm network create --attachable NAME) or leave --network out`);
+    }
+  }
+  if (new Set(wanted).size !== wanted.length) throw invalidArgument('a network is named twice in --network');
+  if (aliases.length > 0 && wanted.length === 0) throw invalidArgument('--network-alias needs --network');
+  for (const a of aliases) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(a)) throw invalidArgument(`--network-alias ${JSON.stringify(a)} is not a valid DNS name`);
+  }
+  return wanted.map((target) => ({ target, aliases: [...aliases] }));
 }

@@ -83,6 +83,7 @@ const program = new Command('tsswarmd')
       rng: seededRng(randomInt(2 ** 31)),
       log: log.child({ component: 'swarm' }),
     });
+    engine.setNetworks(swarm.containerNetworks());
     const defaults = { ...(flags.listenAddr !== undefined ? { listenAddr: flags.listenAddr } : {}), ...(flags.advertiseAddr !== undefined ? { advertiseAddr: flags.advertiseAddr } : {}) };
     const server = await serveEngine(engine, socket, (s) => addSwarmServices(s, swarm, defaults, images, log));
     log.info({ socket, dataDir: flags.dataDir, version, swarm: swarm.info().nodeId || 'inactive' }, 'tsswarmd ready');

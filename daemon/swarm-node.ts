@@ -46,6 +46,8 @@ import { timestampFromMs } from '../proto/time.js';
 import { Agent, type AgentEvent } from '../worker/agent/index.js';
 import { chooseAdvertiseAddr, normalizeAddr } from './addresses.js';
 import { certificatesDir, loadNodeState, raftDir, removeNodeState, saveNodeState, type NodeState } from './node-state.js';
+import { SwarmContainerNetworks } from './container-networks.js';
+import type { ContainerNetworks } from '../worker/engine/container-networks.js';
 import { RejectingTaskWorker } from './rejecting-task-worker.js';
 import { TaskExecutor, type TaskEngine, type TaskImages, type TaskNetworks } from '../worker/tasks/index.js';
 import { startHostAgent, type HostAgent, type HostPlace } from '../netd/index.js';
@@ -416,6 +418,14 @@ export class SwarmNode {
     const { secretsDir } = this.options;
     this.executor ??= new TaskExecutor({ engine, images, report, log: this.options.log.child({ role: 'executor' }), ...(networks ? { networks } : {}), ...(secretsDir !== undefined ? { secretsDir } : {}) });
     return this.executor;
+  }
+
+  /** The engine's hook for standalone containers on attachable networks (`container run --network`). */
+  containerNetworks(): ContainerNetworks {
+    return new SwarmContainerNetworks(
+      { managers: () => this.agent, assignments: () => this.executor, netd: () => this.netdHook() },
+      this.options.log.child({ component: 'container-networks' }),
+    );
   }
 
   /** netd's task hook: attach waits for netd to be up (it starts in the background). */

@@ -449,6 +449,16 @@ export class Manager {
         if (refused) callback(refused);
         else inner.publishLogs(call, callback);
       },
+      attachNetwork: (call, callback) => {
+        const refused = refusal();
+        if (refused) callback(refused);
+        else inner.attachNetwork(call, callback);
+      },
+      detachNetwork: (call, callback) => {
+        const refused = refusal();
+        if (refused) callback(refused);
+        else inner.detachNetwork(call, callback);
+      },
     };
   }
 

@@ -40,6 +40,8 @@ function addRunFlags(cmd: Command): Command {
     .option('--stop-timeout <seconds>', 'grace period before SIGKILL on stop')
     .option('-l, --label <key=value>', 'label (repeatable)', collect)
     .option('--rm', 'remove the container when it exits')
+    .option('--network <network>', 'join an attachable swarm network (repeatable; needs the host in a swarm)', collect)
+    .option('--network-alias <alias>', 'extra DNS name of the container on its networks (repeatable)', collect)
     .argument('<image>', 'image to run')
     .argument('[command...]', 'command and arguments')
     .passThroughOptions();

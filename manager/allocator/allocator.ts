@@ -499,6 +499,12 @@ export class Allocator implements LoopBody {
     return own.every((o) => this.hasAllocation(o.id)) ? own : undefined;
   }
 
+  /** The networks of a standalone container's attachment task, once they are all allocated. */
+  private attachmentNetworks(configs: readonly NetworkAttachmentConfig[]): { id: string; config: NetworkAttachmentConfig | undefined }[] | undefined {
+    const own = this.resolve(configs);
+    return own.every((o) => this.hasAllocation(o.id)) ? own : undefined;
+  }
+
   private async allocateServices(ctx: LoopContext): Promise<void> {
     const memory = this.options.store.memory;
     const batch = [...this.dirtyServices].sort().slice(0, maxServicesPerAllocatorPass);
@@ -620,13 +626,15 @@ export class Allocator implements LoopBody {
       if (t === undefined || (t.status?.state ?? TaskState.NEW) !== TaskState.NEW || t.desiredState > TaskState.RUNNING) continue;
       this.releaseTask(id);
       const service = memory.get('service', t.serviceId);
-      // A task without its service is the orchestrator's to shut down.
-      if (service === undefined || service.pendingDelete) continue;
-      if (service.endpoint === undefined || this.waiting.has(`service:${service.id}`)) {
+      const attachment = t.spec?.attachment !== undefined;
+      // A task without its service is the orchestrator's to shut down (a standalone container's
+      // attachment has none).
+      if (!attachment && (service === undefined || service.pendingDelete)) continue;
+      if (service !== undefined && (service.endpoint === undefined || this.waiting.has(`service:${service.id}`))) {
         this.waiting.add(`task:${id}`);
         continue;
       }
-      const networks = this.networksOf(service, t.spec?.networks ?? []);
+      const networks = service === undefined ? this.attachmentNetworks(t.spec?.networks ?? []) : this.networksOf(service, t.spec?.networks ?? []);
       if (networks === undefined) {
         this.waiting.add(`task:${id}`);
         continue;
@@ -640,7 +648,7 @@ export class Allocator implements LoopBody {
           held.push({ networkId, address });
           return { networkId, addresses: [`${address}/${prefix}`], aliases: [...(config?.aliases ?? [])], driverAttachmentOpts: { ...(config?.driverAttachmentOpts ?? {}) } };
         });
-        planned.set(id, { networks: attachments, endpoint: service.endpoint, held });
+        planned.set(id, { networks: attachments, endpoint: service?.endpoint, held });
         this.taskAddresses.set(id, held);
       } catch (err) {
         this.releaseHeld(held);

@@ -92,9 +92,12 @@ export function planNetworkRemoval(view: StoreView, networkId: string): Network 
   if (user !== undefined) {
     throw new TsswarmError(ErrorCode.CONFLICT, `network ${label} is in use by service ${user.spec?.annotations?.name ?? user.id} (${user.id})`);
   }
-  const task = view
-    .list('task')
-    .find((t) => taskHoldsNetworks(t.status?.state ?? TaskState.NEW, t.desiredState) && t.networks.some((n) => n.networkId === network.id));
+  const tasks = view.list('task');
+  const container = tasks.find((t) => t.spec?.attachment !== undefined && (t.spec.networks.some((n) => n.target === network.id) || t.networks.some((n) => n.networkId === network.id)));
+  if (container !== undefined) {
+    throw new TsswarmError(ErrorCode.CONFLICT, `network ${label} is in use by container ${container.annotations?.name ?? container.spec?.attachment?.containerId} on node ${container.nodeId} (remove the container first)`);
+  }
+  const task = tasks.find((t) => taskHoldsNetworks(t.status?.state ?? TaskState.NEW, t.desiredState) && t.networks.some((n) => n.networkId === network.id));
   if (task !== undefined) throw new TsswarmError(ErrorCode.CONFLICT, `network ${label} is in use by task ${task.id}`);
   return network;
 }

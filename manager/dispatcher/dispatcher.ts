@@ -27,6 +27,11 @@ import {
   type UpdateTaskStatusRequest,
   type UpdateTaskStatusResponse,
   type PublishLogsResponse,
+  type AttachNetworkRequest,
+  type AttachNetworkResponse,
+  type DetachNetworkRequest,
+  type DetachNetworkResponse,
+  type Task,
   type Secret,
   type WeightedPeer,
 } from '../../proto/index.js';
@@ -38,6 +43,7 @@ import type { LogBroker } from '../logbroker/index.js';
 import { notLeader, sessionInvalid } from './errors.js';
 import { StatusBatcher, type StatusBatcherStats } from './status-batcher.js';
 import { updateWithRetry } from './store-retry.js';
+import { attachableNetworks, attachmentTask, checkAttachmentRoom, existingAttachment, isAttachmentTask } from './network-attachments.js';
 
 /** The heartbeat period when the cluster object does not set spec.dispatcher.heartbeatPeriod. */
 export const defaultHeartbeatPeriodMs = 5_000;
@@ -228,6 +234,8 @@ export class Dispatcher {
       networkView: (call) => this.openNetworkView(call),
       logSubscriptions: (call) => this.openLogSubscriptions(call),
       publishLogs: (call, callback) => this.publishLogs(call, callback),
+      attachNetwork: this.unary((call) => this.attachNetwork(call)),
+      detachNetwork: this.unary((call) => this.detachNetwork(call)),
     };
   }
 
@@ -314,6 +322,46 @@ export class Dispatcher {
       throw new TsswarmError(ErrorCode.PERMISSION, `node ${nodeId} reported the status of ${foreign.length} task(s) not assigned to it (${foreign.slice(0, 3).join(', ')}); nothing of this request was recorded`);
     }
     await this.batcher.enqueue(nodeId, accepted);
+    return {};
+  }
+
+  /** A standalone container of the caller's node joins attachable networks (network-attachments.ts). */
+  private async attachNetwork(call: ServerUnaryCall<AttachNetworkRequest, AttachNetworkResponse>): Promise<AttachNetworkResponse> {
+    this.requireRunning();
+    const nodeId = this.identify(call);
+    this.currentSession(nodeId, call.request.sessionId);
+    let attachmentId = '';
+    await updateWithRetry(this.store, (tx) => {
+      const nodeTasks = this.store.memory.tasksOfNode(nodeId).map((t) => tx.get('task', t.id)).filter((t): t is Task => t !== undefined);
+      const existing = existingAttachment(nodeTasks, call.request.containerId);
+      if (existing !== undefined) {
+        attachmentId = existing.id;
+        return;
+      }
+      checkAttachmentRoom(nodeTasks, nodeId);
+      const networks = attachableNetworks(this.store.memory.list('network'), call.request.networks);
+      const task = attachmentTask(call.request, networks, nodeId, newId(), Date.now());
+      tx.create('task', task);
+      attachmentId = task.id;
+    });
+    this.log.info({ node: nodeId, container: call.request.containerId, attachment: attachmentId }, 'standalone container attached to networks');
+    return { attachmentId };
+  }
+
+  /** Removes an attachment task of the caller's node; one already gone is fine. */
+  private async detachNetwork(call: ServerUnaryCall<DetachNetworkRequest, DetachNetworkResponse>): Promise<DetachNetworkResponse> {
+    this.requireRunning();
+    const nodeId = this.identify(call);
+    this.currentSession(nodeId, call.request.sessionId);
+    const id = call.request.attachmentId;
+    await updateWithRetry(this.store, (tx) => {
+      const task = tx.get('task', id);
+      if (task === undefined) return;
+      if (task.nodeId !== nodeId || !isAttachmentTask(task)) {
+        throw new TsswarmError(ErrorCode.PERMISSION, `task ${id} is not a network attachment of node ${nodeId}`);
+      }
+      tx.remove('task', id);
+    });
     return {};
   }
 

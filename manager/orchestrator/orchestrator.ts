@@ -23,6 +23,9 @@ export const defaultTaskHistoryLimit = 5;
 /** The status message of a task shut down before any node got it. */
 export const shutdownBeforeAssignedMessage = 'shut down before it was assigned';
 
+/** The dirty-set key of the tasks without a service (standalone containers' network attachments). */
+const attachmentsKey = '';
+
 /** What the Orchestrator is built from. */
 export interface OrchestratorOptions {
   readonly store: Store;
@@ -82,6 +85,10 @@ export class Orchestrator implements LoopBody {
     this.historyLimit = historyLimit;
     this.rebalance = rebalanceOf(cluster);
     for (const id of batch) {
+      if (id === attachmentsKey) {
+        await this.reapAttachments(ctx, nodes);
+        continue;
+      }
       const service = memory.get('service', id);
       if (service === undefined || service.pendingDelete) await this.drain(ctx, id, service, nodes);
       else await this.reconcileService(ctx, service, nodes, historyLimit);
@@ -137,6 +144,24 @@ export class Orchestrator implements LoopBody {
         this.options.log.debug({ service: service.id, created: out.create.length, shutdown: out.shutdown.length, removed: out.remove.length }, 'reconciled');
       }
     }
+  }
+
+  /**
+   * Standalone containers' attachment tasks (no service; the node's engine removes them through
+   * DetachNetwork): those of nodes no longer in the cluster, and finished ones, are removed.
+   */
+  private async reapAttachments(ctx: LoopContext, nodes: readonly Node[]): Promise<void> {
+    const present = new Set(nodes.map((n) => n.id));
+    const dead = (t: Task): boolean => t.spec?.attachment !== undefined && (!present.has(t.nodeId) || isFinished(t));
+    const gone = this.options.store.memory.tasksOfService(attachmentsKey).filter(dead);
+    if (gone.length === 0) return;
+    await ctx.write((tx) => {
+      for (const read of gone) {
+        const t = tx.get('task', read.id);
+        if (t !== undefined && dead(t)) tx.remove('task', t.id);
+      }
+    });
+    this.options.log.info({ removed: gone.length }, 'removed the network attachments of containers on nodes that left or finished');
   }
 
   /** A removed (or pendingDelete) service: shut its tasks down, forget the dead ones, then the service. */

@@ -157,6 +157,12 @@ export class SchedulerLoop implements LoopBody {
         failed.set(t.id, `no suitable node (node ${t.nodeId} is not in the cluster)`);
         continue;
       }
+      // A standalone container's attachment: the container already runs there (drained or not).
+      if (t.spec?.attachment !== undefined) {
+        placed.set(t.id, t.nodeId);
+        reasons.set(t.id, 'the node of the standalone container');
+        continue;
+      }
       try {
         const one = new Scheduler([nodeInfoOf(node, memory.tasksOfNode(node.id).filter((x) => x.id !== t.id))]);
         const result = one.place(taskGroupOf(t, [t.id]));

@@ -117,9 +117,13 @@ export const schema = $loadSchema({
         NetworkViewIngress: {"fields":{"networkId":{"type":"string","id":1},"hosts":{"rule":"repeated","type":"NetworkViewIngressHost","id":2},"published":{"rule":"repeated","type":"NetworkViewPublishedPort","id":3}}},
         NetworkViewHostPort: {"fields":{"taskId":{"type":"string","id":1},"protocol":{"type":"PortProtocol","id":2},"publishedPort":{"type":"uint32","id":3},"targetPort":{"type":"uint32","id":4}}},
         NetworkViewMessage: {"fields":{"nodeId":{"type":"string","id":1},"hostAddr":{"type":"string","id":2},"sequence":{"type":"uint64","id":3},"networks":{"rule":"repeated","type":"NetworkViewNetwork","id":4},"endpoints":{"rule":"repeated","type":"NetworkViewEndpoint","id":5},"services":{"rule":"repeated","type":"NetworkViewService","id":6},"ingress":{"type":"NetworkViewIngress","id":7},"hostPorts":{"rule":"repeated","type":"NetworkViewHostPort","id":8}}},
-        Dispatcher: {"methods":{"Session":{"requestType":"SessionRequest","responseType":"SessionMessage","responseStream":true},"Heartbeat":{"requestType":"HeartbeatRequest","responseType":"HeartbeatResponse"},"UpdateTaskStatus":{"requestType":"UpdateTaskStatusRequest","responseType":"UpdateTaskStatusResponse"},"Assignments":{"requestType":"AssignmentsRequest","responseType":"AssignmentsMessage","responseStream":true},"NetworkView":{"requestType":"NetworkViewRequest","responseType":"NetworkViewMessage","responseStream":true},"LogSubscriptions":{"requestType":"LogSubscriptionsRequest","responseType":"LogSubscription","responseStream":true},"PublishLogs":{"requestType":"PublishLogsMessage","requestStream":true,"responseType":"PublishLogsResponse"}}},
+        AttachNetworkRequest: {"fields":{"sessionId":{"type":"string","id":1},"containerId":{"type":"string","id":2},"containerName":{"type":"string","id":3},"networks":{"rule":"repeated","type":"NetworkAttachmentConfig","id":4}}},
+        AttachNetworkResponse: {"fields":{"attachmentId":{"type":"string","id":1}}},
+        DetachNetworkRequest: {"fields":{"sessionId":{"type":"string","id":1},"attachmentId":{"type":"string","id":2}}},
+        DetachNetworkResponse: {"fields":{}},
+        Dispatcher: {"methods":{"Session":{"requestType":"SessionRequest","responseType":"SessionMessage","responseStream":true},"Heartbeat":{"requestType":"HeartbeatRequest","responseType":"HeartbeatResponse"},"UpdateTaskStatus":{"requestType":"UpdateTaskStatusRequest","responseType":"UpdateTaskStatusResponse"},"Assignments":{"requestType":"AssignmentsRequest","responseType":"AssignmentsMessage","responseStream":true},"NetworkView":{"requestType":"NetworkViewRequest","responseType":"NetworkViewMessage","responseStream":true},"LogSubscriptions":{"requestType":"LogSubscriptionsRequest","responseType":"LogSubscription","responseStream":true},"PublishLogs":{"requestType":"PublishLogsMessage","requestStream":true,"responseType":"PublishLogsResponse"},"AttachNetwork":{"requestType":"AttachNetworkRequest","responseType":"AttachNetworkResponse"},"DetachNetwork":{"requestType":"DetachNetworkRequest","responseType":"DetachNetworkResponse"}}},
         ContainerMount: {"fields":{"type":{"type":"string","id":1},"source":{"type":"string","id":2},"target":{"type":"string","id":3},"readOnly":{"type":"bool","id":4},"tmpfsSizeBytes":{"type":"int64","id":5},"tmpfsMode":{"type":"uint32","id":6},"volumeNoCopy":{"type":"bool","id":7},"volumeDriver":{"type":"string","id":8},"volumeDriverOptions":{"keyType":"string","type":"string","id":9},"volumeLabels":{"keyType":"string","type":"string","id":10}}},
-        ContainerCreateRequest: {"fields":{"image":{"type":"string","id":1},"name":{"type":"string","id":2},"entrypoint":{"rule":"repeated","type":"string","id":3},"entrypointSet":{"type":"bool","id":4},"cmd":{"rule":"repeated","type":"string","id":5},"env":{"rule":"repeated","type":"string","id":6},"workingDir":{"type":"string","id":7},"user":{"type":"string","id":8},"hostname":{"type":"string","id":9},"labels":{"keyType":"string","type":"string","id":10},"mounts":{"rule":"repeated","type":"ContainerMount","id":11},"memoryBytes":{"type":"int64","id":12},"nanoCpus":{"type":"int64","id":13},"cpuShares":{"type":"int64","id":14},"pidsLimit":{"type":"int64","id":15},"readOnly":{"type":"bool","id":16},"stopSignal":{"type":"string","id":17},"stopTimeout":{"type":"Duration","id":18},"stopTimeoutSet":{"type":"bool","id":19},"autoRemove":{"type":"bool","id":20},"healthcheck":{"type":"HealthConfig","id":21}}},
+        ContainerCreateRequest: {"fields":{"image":{"type":"string","id":1},"name":{"type":"string","id":2},"entrypoint":{"rule":"repeated","type":"string","id":3},"entrypointSet":{"type":"bool","id":4},"cmd":{"rule":"repeated","type":"string","id":5},"env":{"rule":"repeated","type":"string","id":6},"workingDir":{"type":"string","id":7},"user":{"type":"string","id":8},"hostname":{"type":"string","id":9},"labels":{"keyType":"string","type":"string","id":10},"mounts":{"rule":"repeated","type":"ContainerMount","id":11},"memoryBytes":{"type":"int64","id":12},"nanoCpus":{"type":"int64","id":13},"cpuShares":{"type":"int64","id":14},"pidsLimit":{"type":"int64","id":15},"readOnly":{"type":"bool","id":16},"stopSignal":{"type":"string","id":17},"stopTimeout":{"type":"Duration","id":18},"stopTimeoutSet":{"type":"bool","id":19},"autoRemove":{"type":"bool","id":20},"healthcheck":{"type":"HealthConfig","id":21},"networks":{"rule":"repeated","type":"NetworkAttachmentConfig","id":22}}},
         ContainerCreateResponse: {"fields":{"id":{"type":"string","id":1},"warnings":{"rule":"repeated","type":"string","id":2}}},
         ContainerRef: {"fields":{"id":{"type":"string","id":1}}},
         ContainerStopRequest: {"fields":{"id":{"type":"string","id":1},"timeout":{"type":"Duration","id":2},"timeoutSet":{"type":"bool","id":3}}},
@@ -235,7 +239,8 @@ export const schema = $loadSchema({
         PlacementPreference: {"oneofs":{"preference":{"oneof":["spread"]}},"fields":{"spread":{"type":"SpreadOver","id":1}}},
         Placement: {"fields":{"constraints":{"rule":"repeated","type":"string","id":1},"preferences":{"rule":"repeated","type":"PlacementPreference","id":2},"platforms":{"rule":"repeated","type":"Platform","id":3},"maxReplicas":{"type":"uint64","id":4}}},
         NetworkAttachmentConfig: {"fields":{"target":{"type":"string","id":1},"aliases":{"rule":"repeated","type":"string","id":2},"addresses":{"rule":"repeated","type":"string","id":3},"driverAttachmentOpts":{"keyType":"string","type":"string","id":4}}},
-        TaskSpec: {"fields":{"container":{"type":"ContainerSpec","id":1},"resources":{"type":"ResourceRequirements","id":2},"restart":{"type":"RestartPolicy","id":3},"placement":{"type":"Placement","id":4},"networks":{"rule":"repeated","type":"NetworkAttachmentConfig","id":5},"logDriver":{"type":"Driver","id":6},"forceUpdate":{"type":"uint64","id":7}}},
+        TaskSpec: {"oneofs":{"_attachment":{"oneof":["attachment"]}},"fields":{"container":{"type":"ContainerSpec","id":1},"resources":{"type":"ResourceRequirements","id":2},"restart":{"type":"RestartPolicy","id":3},"placement":{"type":"Placement","id":4},"networks":{"rule":"repeated","type":"NetworkAttachmentConfig","id":5},"logDriver":{"type":"Driver","id":6},"forceUpdate":{"type":"uint64","id":7},"attachment":{"type":"NetworkAttachmentSpec","id":8,"options":{"proto3_optional":true}}}},
+        NetworkAttachmentSpec: {"fields":{"containerId":{"type":"string","id":1}}},
         ReplicatedService: {"fields":{"replicas":{"type":"uint64","id":1}}},
         GlobalService: {"fields":{}},
         ReplicatedJob: {"fields":{"maxConcurrent":{"type":"uint64","id":1},"totalCompletions":{"type":"uint64","id":2}}},
@@ -1139,6 +1144,42 @@ export interface NetworkViewMessage {
 /** Encodes, decodes and creates {@link NetworkViewMessage} messages (tsswarm.NetworkViewMessage). */
 export const NetworkViewMessage: $MessageCodec<NetworkViewMessage> = $messageCodec(schema, 'tsswarm.NetworkViewMessage');
 
+/**
+ * A standalone container on the caller's node joins attachable networks (`container run
+ * --network`): the manager makes one attachment task for the container, placed on the caller's
+ * node, whose addresses the allocator fills; it reaches the node as an assignment.
+ */
+export interface AttachNetworkRequest {
+  sessionId: string;
+  containerId: string;
+  /** The container's name: its DNS name on the networks. */
+  containerName: string;
+  /** target is a network's ID, name or ID prefix. */
+  networks: NetworkAttachmentConfig[];
+}
+/** Encodes, decodes and creates {@link AttachNetworkRequest} messages (tsswarm.AttachNetworkRequest). */
+export const AttachNetworkRequest: $MessageCodec<AttachNetworkRequest> = $messageCodec(schema, 'tsswarm.AttachNetworkRequest');
+
+/** The AttachNetworkResponse message. */
+export interface AttachNetworkResponse {
+  attachmentId: string;
+}
+/** Encodes, decodes and creates {@link AttachNetworkResponse} messages (tsswarm.AttachNetworkResponse). */
+export const AttachNetworkResponse: $MessageCodec<AttachNetworkResponse> = $messageCodec(schema, 'tsswarm.AttachNetworkResponse');
+
+/** Removes an attachment task of the caller's node (the container is gone). */
+export interface DetachNetworkRequest {
+  sessionId: string;
+  attachmentId: string;
+}
+/** Encodes, decodes and creates {@link DetachNetworkRequest} messages (tsswarm.DetachNetworkRequest). */
+export const DetachNetworkRequest: $MessageCodec<DetachNetworkRequest> = $messageCodec(schema, 'tsswarm.DetachNetworkRequest');
+
+/** The DetachNetworkResponse message. */
+export interface DetachNetworkResponse {}
+/** Encodes, decodes and creates {@link DetachNetworkResponse} messages (tsswarm.DetachNetworkResponse). */
+export const DetachNetworkResponse: $MessageCodec<DetachNetworkResponse> = $messageCodec(schema, 'tsswarm.DetachNetworkResponse');
+
 // ---- engine.proto -------------------------------------------------------------------------------
 // The Engine service: what one host's tsswarmd serves on its control socket before (and besides)
 // any swarm: containers on this host, like the docker engine's container API.
@@ -1200,6 +1241,11 @@ export interface ContainerCreateRequest {
    * (`--no-healthcheck`) disables it.
    */
   healthcheck?: HealthConfig;
+  /**
+   * Swarm networks to join (`--network`, attachable overlays): target is a network's name or ID,
+   * aliases are extra DNS names (`--network-alias`). Needs the host to be in a swarm.
+   */
+  networks: NetworkAttachmentConfig[];
 }
 /** Encodes, decodes and creates {@link ContainerCreateRequest} messages (tsswarm.ContainerCreateRequest). */
 export const ContainerCreateRequest: $MessageCodec<ContainerCreateRequest> = $messageCodec(schema, 'tsswarm.ContainerCreateRequest');
@@ -2444,7 +2490,10 @@ export interface NetworkAttachmentConfig {
 /** Encodes, decodes and creates {@link NetworkAttachmentConfig} messages (tsswarm.NetworkAttachmentConfig). */
 export const NetworkAttachmentConfig: $MessageCodec<NetworkAttachmentConfig> = $messageCodec(schema, 'tsswarm.NetworkAttachmentConfig');
 
-/** The template every task of a service is made from. */
+/**
+ * The template every task of a service is made from.
+ * At most one of attachment is set (oneof _attachment).
+ */
 export interface TaskSpec {
   container?: ContainerSpec;
   resources?: ResourceRequirements;
@@ -2454,9 +2503,21 @@ export interface TaskSpec {
   logDriver?: Driver;
   /** Changing this counter alone forces a redeploy of the tasks. */
   forceUpdate: number;
+  /**
+   * Set on the task of a standalone container's network attachment (no service, no container to
+   * run: the node's engine runs the container and joins it to the task's networks).
+   */
+  attachment?: NetworkAttachmentSpec;
 }
 /** Encodes, decodes and creates {@link TaskSpec} messages (tsswarm.TaskSpec). */
 export const TaskSpec: $MessageCodec<TaskSpec> = $messageCodec(schema, 'tsswarm.TaskSpec');
+
+/** The standalone container an attachment task stands for (`container run --network`). */
+export interface NetworkAttachmentSpec {
+  containerId: string;
+}
+/** Encodes, decodes and creates {@link NetworkAttachmentSpec} messages (tsswarm.NetworkAttachmentSpec). */
+export const NetworkAttachmentSpec: $MessageCodec<NetworkAttachmentSpec> = $messageCodec(schema, 'tsswarm.NetworkAttachmentSpec');
 
 /** Keep a fixed number of tasks running. */
 export interface ReplicatedService {
@@ -2951,6 +3012,8 @@ export const DispatcherService = {
   logSubscriptions: $grpcMethod('tsswarm.Dispatcher', 'LogSubscriptions', LogSubscriptionsRequest, LogSubscription, false, true),
   /** One stream per subscription: the node's lines for it. */
   publishLogs: $grpcMethod('tsswarm.Dispatcher', 'PublishLogs', PublishLogsMessage, PublishLogsResponse, true, false),
+  attachNetwork: $grpcMethod('tsswarm.Dispatcher', 'AttachNetwork', AttachNetworkRequest, AttachNetworkResponse, false, false),
+  detachNetwork: $grpcMethod('tsswarm.Dispatcher', 'DetachNetwork', DetachNetworkRequest, DetachNetworkResponse, false, false),
 };
 /** A server implementation of the Dispatcher service: one grpc-js handler per rpc. */
 export type DispatcherServer = {
@@ -2961,6 +3024,8 @@ export type DispatcherServer = {
   networkView: $handleServerStreamingCall<NetworkViewRequest, NetworkViewMessage>;
   logSubscriptions: $handleServerStreamingCall<LogSubscriptionsRequest, LogSubscription>;
   publishLogs: $handleClientStreamingCall<PublishLogsMessage, PublishLogsResponse>;
+  attachNetwork: $handleUnaryCall<AttachNetworkRequest, AttachNetworkResponse>;
+  detachNetwork: $handleUnaryCall<DetachNetworkRequest, DetachNetworkResponse>;
 };
 
 /**

@@ -139,6 +139,7 @@ const taskSpec = fixture(p.TaskSpec, {
   networks: [networkAttachmentConfig],
   logDriver: driver,
   forceUpdate: 3,
+  attachment: fixture(p.NetworkAttachmentSpec, { containerId: 'c0ffee' }),
 });
 const replicatedService = fixture(p.ReplicatedService, { replicas: 5 });
 const globalService = fixture(p.GlobalService, {});
@@ -511,6 +512,10 @@ fixture(p.LogSubscriptionsRequest, { sessionId: 'session-1' });
 fixture(p.LogSubscription, { id: 'sub-1', selector: logSelector, options: logOptions, close: true });
 fixture(p.PublishLogsMessage, { sessionId: 'session-1', subscriptionId: 'sub-1', messages: [logMessage], close: true, error: 'container gone' });
 fixture(p.PublishLogsResponse, {});
+fixture(p.AttachNetworkRequest, { sessionId: 'sess-1', containerId: 'c0ffee', containerName: 'probe', networks: [networkAttachmentConfig] });
+fixture(p.AttachNetworkResponse, { attachmentId: 'att-1' });
+fixture(p.DetachNetworkRequest, { sessionId: 'sess-1', attachmentId: 'att-1' });
+fixture(p.DetachNetworkResponse, {});
 
 // ---- control.proto
 
@@ -639,6 +644,7 @@ fixture(p.ContainerCreateRequest, {
   stopTimeoutSet: true,
   autoRemove: true,
   healthcheck: healthConfig,
+  networks: [networkAttachmentConfig],
 });
 fixture(p.ContainerCreateResponse, { id: taskId, warnings: ['no registry answered'] });
 fixture(p.ContainerRef, { id: 'web' });

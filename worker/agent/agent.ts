@@ -17,6 +17,7 @@ import {
   type AssignmentsMessage,
   type LogSubscription,
   type NetworkViewMessage,
+  type NetworkAttachmentConfig,
   type NodeDescription,
   type SessionMessage,
   type TaskStatus,
@@ -223,6 +224,31 @@ export class Agent {
     if (this.stopping) throw new TsswarmError(ErrorCode.CLOSED, 'the agent is stopped');
     this.queue.push(taskId, status);
     this.scheduleFlush();
+  }
+
+  /**
+   * Asks the managers for the network attachment of standalone container `containerId`
+   * (network-attachments on the manager side); resolves with the attachment task's ID. CLOSED
+   * while there is no session.
+   */
+  attachNetwork(containerId: string, containerName: string, networks: readonly NetworkAttachmentConfig[]): Promise<string> {
+    const { run, sessionId } = this.liveSession();
+    return run.client.attachNetwork({ sessionId, containerId, containerName, networks: [...networks] });
+  }
+
+  /** Removes a standalone container's attachment task. CLOSED while there is no session. */
+  detachNetwork(attachmentId: string): Promise<void> {
+    const { run, sessionId } = this.liveSession();
+    return run.client.detachNetwork(sessionId, attachmentId);
+  }
+
+  private liveSession(): { run: SessionRun; sessionId: string } {
+    const run = this.run;
+    const sessionId = run?.sessionId;
+    if (this.stopping || run === undefined || run.isEnded || sessionId === undefined || this.state !== 'connected') {
+      throw new TsswarmError(ErrorCode.CLOSED, 'this node is not connected to a manager right now; try again when `tsswarm node ls` shows it Ready');
+    }
+    return { run, sessionId };
   }
 
   // ---- the connection loop -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { errorCodeKey } from '../../lib/rpc-errors.js';
 import {
   DispatcherService,
   type AssignmentsMessage,
+  type AttachNetworkRequest,
   type GrpcMethod,
   type HeartbeatResponse,
   type LogSubscription,
@@ -104,6 +105,16 @@ export class DispatcherClient {
   /** Sends a batch of task status reports; resolves once the dispatcher wrote them. */
   async updateTaskStatus(sessionId: string, updates: TaskStatusUpdate[]): Promise<void> {
     await this.unary(DispatcherService.updateTaskStatus, { sessionId, updates });
+  }
+
+  /** Asks for a standalone container's attachment task (dispatcher AttachNetwork). */
+  async attachNetwork(request: AttachNetworkRequest): Promise<string> {
+    return (await this.unary(DispatcherService.attachNetwork, request)).attachmentId;
+  }
+
+  /** Removes a standalone container's attachment task. */
+  async detachNetwork(sessionId: string, attachmentId: string): Promise<void> {
+    await this.unary(DispatcherService.detachNetwork, { sessionId, attachmentId });
   }
 
   /** Closes the channel; calls still open end with CANCELLED. */

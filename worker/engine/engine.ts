@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import { ErrorCode, TsswarmError } from '../../lib/errors.js';
+import { ErrorCode, TsswarmError, errorMessage } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Logger } from '../../lib/log.js';
 import type { ContainerCreateRequest } from '../../proto/index.js';
@@ -17,6 +17,7 @@ import type { LogLine } from '../executor/k8s-log.js';
 import { Runtime, type ContainerInfo, type RuntimeOptions } from '../executor/runtime.js';
 import type { ExitStatus } from '../executor/exit-status.js';
 import { containerConfigFor, generatedName, validateContainerName } from './container-spec.js';
+import type { ContainerNetworks, JoinedNetworks } from './container-networks.js';
 import type { HealthState } from './health.js';
 import { HealthMonitor, type HealthListener } from './health-monitor.js';
 import { readLog } from './log-follow.js';
@@ -68,6 +69,8 @@ export class Engine {
   private readonly watching = new Set<string>();
   /** Clients attached to a container (log followers, waiters); auto-removal waits for them. */
   private readonly attached = new Map<string, number>();
+  /** The daemon's hook for `run --network`, while the host is in a swarm. */
+  private networks: ContainerNetworks | undefined;
 
   constructor(
     options: RuntimeOptions,
@@ -122,10 +125,39 @@ export class Engine {
       throw err;
     });
     const id = newId();
-    const config = containerConfigFor(request, image.runtime, id, request.name || generatedName(id));
-    await this.runtime.create({ config, image: request.image, imageId: image.id, lowerDirs: image.layerDirs, autoRemove: request.autoRemove });
-    this.log.info({ id, name: config.name, image: request.image }, 'container created');
+    const base = containerConfigFor(request, image.runtime, id, request.name || generatedName(id));
+    const joined = request.networks.length > 0 ? await this.joinNetworks(id, base.name, request) : undefined;
+    const config = joined === undefined ? base : { ...base, netnsPath: joined.netnsPath, dnsServers: joined.dnsServers, networkAttachment: joined.attachmentId };
+    try {
+      await this.runtime.create({ config, image: request.image, imageId: image.id, lowerDirs: image.layerDirs, autoRemove: request.autoRemove });
+    } catch (err) {
+      if (joined !== undefined) await this.leaveNetworks(id, joined.attachmentId);
+      throw err;
+    }
+    this.log.info({ id, name: config.name, image: request.image, ...(joined ? { attachment: joined.attachmentId } : {}) }, 'container created');
     return id;
+  }
+
+  /** Installs (or, with undefined, removes) the daemon's hook for `run --network`. */
+  setNetworks(networks: ContainerNetworks | undefined): void {
+    this.networks = networks;
+  }
+
+  private async joinNetworks(id: string, name: string, request: ContainerCreateRequest): Promise<JoinedNetworks> {
+    if (this.networks === undefined) {
+      throw new TsswarmError(ErrorCode.NOT_IN_SWARM, `--network needs this host to be in a swarm (tsswarm swarm init or swarm join); networks asked: ${request.networks.map((n) => n.target).join(', ')}`);
+    }
+    return this.networks.join(id, name, request.networks);
+  }
+
+  /** Gives back a removed container's network attachment; a failure is logged (the node retries at its next start). */
+  private async leaveNetworks(id: string, attachmentId: string | undefined): Promise<void> {
+    if (attachmentId === undefined) return;
+    if (this.networks === undefined) {
+      this.log.warn({ id, attachment: attachmentId }, 'container removed while this host is not in a swarm: its network attachment stays until the host rejoins');
+      return;
+    }
+    await this.networks.leave(attachmentId).catch((err: unknown) => this.log.warn({ id, attachment: attachmentId }, `could not give back the network attachment: ${errorMessage(err)}`));
   }
 
   /** Starts a container (by ID, prefix or name). */
@@ -142,8 +174,7 @@ export class Engine {
     void this.runtime
       .wait(id)
       .then(() => this.untilDetached(id))
-      .then(() => this.runtime.remove(id, true))
-      .then(() => this.health.forget(id))
+      .then(() => this.removeRecord(id, true, false))
       .then(() => this.log.info({ id }, 'auto-removed exited container'))
       .catch((err: unknown) => this.log.warn({ id, err }, 'auto-remove failed'))
       .finally(() => this.watching.delete(id));
@@ -176,10 +207,15 @@ export class Engine {
   async remove(ref: string, force: boolean, removeVolumes = false): Promise<void> {
     const id = await this.runtime.resolve(ref);
     if (force) this.health.stop(id);
-    await this.runtime.remove(id, force, removeVolumes);
-
-    this.health.forget(id);
+    await this.removeRecord(id, force, removeVolumes);
     this.log.info({ id }, 'container removed');
+  }
+
+  private async removeRecord(id: string, force: boolean, removeVolumes: boolean): Promise<void> {
+    const attachment = (await this.runtime.inspect(id)).record.config.networkAttachment;
+    await this.runtime.remove(id, force, removeVolumes);
+    this.health.forget(id);
+    await this.leaveNetworks(id, attachment);
   }
 
   /** A container's state (with its health when it has a check). */

@@ -74,6 +74,8 @@ export interface ContainerConfig {
    * the host's resolv.conf when left out.
    */
   readonly dnsServers?: readonly string[];
+  /** The swarm network attachment of a standalone container (`run --network`), given back on removal. */
+  readonly networkAttachment?: string;
   /** The health check the engine runs while the container runs; none when absent. */
   readonly healthcheck?: HealthCheckSpec;
   /** Extra files bind-mounted read-only over the rootfs: /etc/hosts, /etc/resolv.conf, /etc/hostname. */

@@ -115,6 +115,8 @@ export function containerRequestFor(task: Task): TaskContainerRequest {
     stopTimeoutSet: grace !== undefined,
     autoRemove: false,
     ...(c.healthcheck !== undefined ? { healthcheck: c.healthcheck } : {}),
+    // A task's networks are joined through netd's task hook, not the engine's.
+    networks: [],
   };
   return { request, ignored };
 }

@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../../lib/log.js';
 import { AssignmentAction, AssignmentsMessageType, TaskState, type AssignmentsMessage, type Config, type Network, type Secret, type TaskStatus } from '../../proto/index.js';
 import type { TaskWorker } from '../agent/task-worker.js';
 import { taskIdLabel } from './container-request.js';
+import { AttachmentTasks, isAttachmentTask } from './attachment-tasks.js';
 import { Limiter } from './limiter.js';
 import { TaskSecretFiles } from './secret-mounts.js';
 import { TaskController, type AdoptedContainer, type ControllerContext, type ControllerLimits } from './task-controller.js';
@@ -86,9 +87,12 @@ export class TaskExecutor implements TaskWorker {
   private readonly log: Logger;
   private started: Promise<void> | undefined;
   private closed = false;
+  /** Standalone containers' network attachments assigned to this node (they run no container). */
+  readonly attachments: AttachmentTasks;
 
   constructor(private readonly options: TaskExecutorOptions) {
     this.log = options.log ?? silentLogger();
+    this.attachments = new AttachmentTasks((taskId, status) => this.report(taskId, status), options.now ?? Date.now);
     const limits = { ...defaultControllerLimits, ...options.limits };
     this.secretFiles = options.secretsDir === undefined ? undefined : new TaskSecretFiles(options.secretsDir, this.log);
     this.ctx = {
@@ -156,6 +160,7 @@ export class TaskExecutor implements TaskWorker {
         if (change.action === AssignmentAction.UPDATE && change.assignment?.task) keep.add(change.assignment.task.id);
       }
       for (const [taskId, controller] of this.controllers) if (!keep.has(taskId)) controller.remove();
+      this.attachments.retainOnly(keep);
     }
     // Secrets and configs first: a task in the same message may need them.
     for (const change of message.changes) {
@@ -178,6 +183,11 @@ export class TaskExecutor implements TaskWorker {
       }
       const task = a?.task;
       if (task === undefined) continue;
+      if (isAttachmentTask(task)) {
+        if (remove) this.attachments.remove(task.id);
+        else this.attachments.update(task);
+        continue;
+      }
       let controller = this.controllers.get(task.id);
       if (remove) {
         controller?.remove();
@@ -227,6 +237,11 @@ export class TaskExecutor implements TaskWorker {
         await sleep(limits.imagePullRetryDelayMs * attempt);
       }
     }
+  }
+
+  /** The network objects of the node's assignments now. */
+  assignedNetworks(): ReadonlyMap<string, Network> {
+    return this.networkObjects;
   }
 
   /** Task IDs held now, with their container (tests, `node ps`-style diagnostics). */

@@ -132,7 +132,7 @@ t.test('an agent asked for network views emits each one', async (t) => {
 
 t.test('an agent asked for network views keeps its session with a manager that has no NetworkView call', async (t) => {
   let assignments = 0;
-  const older: Omit<DispatcherServer, 'networkView' | 'logSubscriptions' | 'publishLogs'> = {
+  const older: Omit<DispatcherServer, 'networkView' | 'logSubscriptions' | 'publishLogs' | 'attachNetwork' | 'detachNetwork'> = {
     session: (call) => call.write({ sessionId: 's1', managers: [], rootCa: new Uint8Array() }),
     heartbeat: (_call, callback) => callback(null, { period: { seconds: 0, nanos: 50_000_000 } }),
     updateTaskStatus: (_call, callback) => callback(null, {}),

@@ -139,6 +139,8 @@ t.test('a missed assignments message makes the agent open a new session on the s
     networkView: (call) => call.end(),
     logSubscriptions: (call) => call.end(),
     publishLogs: (_call, callback) => callback(null, {}),
+    attachNetwork: (_call, callback) => callback(null, { attachmentId: '' }),
+    detachNetwork: (_call, callback) => callback(null, {}),
     session: (call) => {
       sessions++;
       call.write({ sessionId: `s${sessions}`, managers: [], rootCa: new Uint8Array() });

@@ -1,0 +1,64 @@
+/**
+ * Standalone containers on attachable swarm networks (`container run --network NET`), the node's
+ * side: ask the managers for an attachment task (AttachNetwork), wait for it to arrive with its
+ * addresses in the node's assignments, have netd make the namespace with its endpoints, report the
+ * attachment RUNNING. Leaving reverses it: netd removes the namespace, the managers remove the task
+ * (DetachNetwork), which frees the addresses. Anything that fails half-way is undone before the
+ * error goes back to the user, so a refused `run` leaves no attachment behind.
+ */
+import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { Task, TaskState, type Network, type NetworkAttachmentConfig } from '../proto/index.js';
+import type { ContainerNetworks, JoinedNetworks } from '../worker/engine/container-networks.js';
+import type { AttachmentTasks } from '../worker/tasks/attachment-tasks.js';
+import type { TaskNetworks } from '../worker/tasks/ports.js';
+import { dnsServersOf } from '../worker/tasks/task-controller.js';
+
+/** What the hook needs of the swarm node, each undefined while the node is not in a swarm. */
+export interface SwarmParts {
+  /** The managers' AttachNetwork / DetachNetwork, through the node's session. */
+  readonly managers: () => { attachNetwork(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[]): Promise<string>; detachNetwork(id: string): Promise<void> } | undefined;
+  /** The node's attachment tasks and network objects (from its assignments). */
+  readonly assignments: () => { readonly attachments: AttachmentTasks; assignedNetworks(): ReadonlyMap<string, Network> } | undefined;
+  /** netd's task hook. */
+  readonly netd: () => TaskNetworks | undefined;
+}
+
+/** The engine's ContainerNetworks backed by the swarm node. */
+export class SwarmContainerNetworks implements ContainerNetworks {
+  constructor(
+    private readonly parts: SwarmParts,
+    private readonly log: Logger,
+  ) {}
+
+  async join(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[]): Promise<JoinedNetworks> {
+    const managers = this.parts.managers();
+    const assignments = this.parts.assignments();
+    const netd = this.parts.netd();
+    if (managers === undefined || assignments === undefined || netd === undefined) {
+      throw new TsswarmError(ErrorCode.NOT_IN_SWARM, `--network needs this host to be in a swarm with networking (tsswarm swarm init or swarm join); networks asked: ${networks.map((n) => n.target).join(', ')}`);
+    }
+    const attachmentId = await managers.attachNetwork(containerId, name, networks);
+    try {
+      const task = await assignments.attachments.waitFor(attachmentId);
+      const objects = assignments.assignedNetworks();
+      const netnsPath = await netd.attach(task, objects);
+      if (netnsPath === undefined) throw new TsswarmError(ErrorCode.EXTERNAL, `netd made no network namespace for attachment ${attachmentId}`);
+      assignments.attachments.reportState(attachmentId, TaskState.RUNNING);
+      this.log.info({ container: containerId, attachment: attachmentId, networks: task.networks.map((n) => n.networkId) }, 'container joined its swarm networks');
+      return { netnsPath, dnsServers: dnsServersOf(task, objects), attachmentId };
+    } catch (err) {
+      await this.leave(attachmentId).catch((e: unknown) => this.log.warn({ attachment: attachmentId }, `could not undo the network attachment: ${errorMessage(e)}`));
+      throw err;
+    }
+  }
+
+  async leave(attachmentId: string): Promise<void> {
+    const assignments = this.parts.assignments();
+    const task = assignments?.attachments.get(attachmentId) ?? Task.create({ id: attachmentId });
+    await this.parts.netd()?.detach(task);
+    const managers = this.parts.managers();
+    if (managers === undefined) throw new TsswarmError(ErrorCode.NOT_IN_SWARM, `this host left the swarm; attachment ${attachmentId} is gone with it`);
+    await managers.detachNetwork(attachmentId);
+  }
+}

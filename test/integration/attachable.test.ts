@@ -1,0 +1,155 @@
+/**
+ * Standalone containers on attachable overlays (`container run --network`) in a 2-host lab (h1
+ * manager, h2 worker): a container on h2 reaches a service task on h1 by the service's name and
+ * VIP, the task reaches the container by its name and alias, `node ps` lists the attachment;
+ * the container keeps its network across a tsswarmd restart; removing the network is refused
+ * while the container is on it; removing it removes its attachment, namespace and address (the network
+ * can go then); `run --rm --network` in the foreground leaves nothing; bad input is refused in one
+ * line and leaves no attachment and no container behind.
+ */
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
+import { labDown, labUp, startHostDaemon, stopHostDaemon, type LabRecord } from '../../deploy/lab/index.js';
+import { ImageService } from '../../worker/images/image-service.js';
+import { eventually } from '../helpers/eventually.js';
+import { labCli, runningTasks } from '../helpers/lab-services.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const labName = `att${process.pid % 100_000}`;
+let record: LabRecord;
+const { host, on, tasks } = labCli(() => record);
+
+t.before(async () => {
+  record = await labUp({ name: labName, hosts: 2, daemons: true, managers: 1 });
+});
+t.teardown(async () => {
+  await labDown(labName).catch(() => undefined);
+});
+
+/** Runs `script` with sh in container `name` on host `on`; its stdout, trimmed ('' on failure). */
+async function inContainer(hostName: string, name: string, script: string): Promise<string> {
+  const r = await on(hostName, 'container', 'exec', name, 'sh', '-c', script);
+  return r.code === 0 ? r.stdout.trim() : '';
+}
+
+/** The first line of an HTTP/1.0 GET to `target` port 80 from container `name` on `hostName`. */
+function httpFrom(hostName: string, name: string, target: string): Promise<string> {
+  return inContainer(hostName, name, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${target} 80 | head -1`);
+}
+
+/** Names of every container on a host. */
+async function containerNames(hostName: string): Promise<string[]> {
+  const r = await on(hostName, 'container', 'ls', '-a', '--format', 'json');
+  return (JSON.parse(r.stdout || '[]') as { name: string }[]).map((c) => c.name);
+}
+
+/** `node ps NODE` as name|current state rows. */
+async function nodeTasks(node: string): Promise<string[]> {
+  const r = await on('h1', 'node', 'ps', node, '--format', '{{.Name}}|{{.CurrentState}}');
+  return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+/** Network namespaces of this lab's tasks and attachments on a host (`tss-LAB-hN.<task id>`). */
+function taskNamespaces(hostName: string): Promise<string[]> {
+  return new Promise((resolve) => {
+    execFile('ip', ['netns', 'list'], { timeout: 5_000 }, (err, stdout) => {
+      const prefix = `${host(hostName).netns}.`;
+      resolve(err ? [] : stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(prefix)));
+    });
+  });
+}
+
+t.test('the test image is loaded on every host', async (t) => {
+  const dir = await tempDir(t, 'attachable-image');
+  const tar = join(dir, 'busybox.tar');
+  await buildBusyboxImage(tar);
+  for (const h of record.hosts) await new ImageService({ dataDir: h.dataDir }).load(tar);
+  t.pass('loaded');
+});
+
+t.test('a container on an attachable network talks with a service task on another host', async (t) => {
+  for (const args of [['network', 'create', '--attachable', 'appnet'], ['network', 'create', 'plain']]) {
+    const r = await on('h1', ...args);
+    t.equal(r.code, 0, r.stderr);
+  }
+  const svc = await on('h1', 'service', 'create', '--name', 'web', '--network', 'appnet', '--constraint', 'node.hostname==h1', 'busybox', 'httpd', '-f', '-p', '80');
+  t.equal(svc.code, 0, svc.stderr);
+  await eventually('web running', () => tasks('web'), (rows) => runningTasks(rows).length === 1, 60_000);
+
+  const run = await on('h2', 'container', 'run', '-d', '--name', 'probe', '--network', 'appnet', '--network-alias', 'pr', 'busybox', 'sleep', '600');
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /^[a-z0-9]{25}\n$/, 'prints the container ID');
+  t.match(await inContainer('h2', 'probe', 'cat /etc/resolv.conf'), /^nameserver 10\.\d+\.\d+\.1$/m, "the network's DNS in resolv.conf");
+  const address = await inContainer('h2', 'probe', "ip -4 -o addr show eth0 | awk '{print $4}'");
+  t.match(address, /^10\.\d+\.\d+\.\d+\/24$/, `an address on appnet (${address})`);
+
+  const reply = await eventually('web answers the container by name', () => httpFrom('h2', 'probe', 'web'), (line) => line.startsWith('HTTP/1.'), 15_000);
+  t.match(reply.value, /^HTTP\/1\.[01] \d{3}/, 'web (VIP on h1) answers the container on h2');
+  t.match(await inContainer('h2', 'probe', 'nslookup tasks.web 2>&1'), /Address( 1)?: 10\./, 'tasks.web resolves');
+
+  const webContainer = (await containerNames('h1')).find((n) => n.startsWith('web.'));
+  t.ok(webContainer, 'the web task container on h1');
+  const bare = address.split('/')[0] as string;
+  for (const name of ['probe', 'pr']) {
+    const ping = await eventually(`the task pings ${name}`, () => inContainer('h1', webContainer as string, `ping -c 1 -W 2 ${name}`), (out) => out.includes(' 0% packet loss'), 15_000);
+    t.ok(ping.value.includes(`(${bare})`), `${name} resolves to the container's address from the task on h1`);
+  }
+  const rows = await nodeTasks('h2');
+  t.ok(rows.some((r) => /^probe\|Running/.test(r)), `node ps h2 lists the attachment running: ${rows.join('; ')}`);
+});
+
+t.test('bad input is refused in one line and leaves nothing', async (t) => {
+  const before = await nodeTasks('h2');
+  const cases: Array<[string[], RegExp]> = [
+    [['--network', 'plain'], /network plain is not manually attachable/],
+    [['--network', 'nosuch'], /network nosuch not found/],
+    [['--network', 'ingress'], /ingress network/],
+    [['--network', 'host'], /--network host is not supported/],
+    [['--network-alias', 'x'], /--network-alias needs --network/],
+    [['--network', 'appnet', '--network-alias', 'bad name'], /not a valid DNS name/],
+    [['--network', 'appnet', '--network', 'appnet'], /named twice/],
+  ];
+  for (const [flags, message] of cases) {
+    const r = await on('h2', 'container', 'run', '-d', '--name', 'refused', ...flags, 'busybox', 'true');
+    t.not(r.code, 0, `${flags.join(' ')} fails`);
+    t.match(r.stderr, message, `${flags.join(' ')}: ${r.stderr.trim()}`);
+    t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+    t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  t.notOk((await containerNames('h2')).includes('refused'), 'no container was made');
+  const names = (rows: string[]): string[] => rows.map((r) => r.split('|')[0] ?? '');
+  t.same(names(await nodeTasks('h2')), names(before), 'no attachment was made');
+});
+
+t.test('the container keeps its network across a tsswarmd restart; removing it removes the attachment', async (t) => {
+  await stopHostDaemon(host('h2'));
+  await startHostDaemon(host('h2'));
+  await eventually('h2 back', () => on('h1', 'node', 'ls', '--format', '{{.Hostname}}|{{.Status}}'), (r) => r.stdout.includes('h2|Ready'), 30_000);
+  const reply = await eventually('web still answers after the restart', () => httpFrom('h2', 'probe', 'web'), (line) => line.startsWith('HTTP/1.'), 15_000);
+  t.match(reply.value, /^HTTP\/1\.[01] \d{3}/);
+
+  const svcRm = await on('h1', 'service', 'rm', 'web');
+  t.equal(svcRm.code, 0, svcRm.stderr);
+  const refused = await eventually('web gone from appnet', () => on('h1', 'network', 'rm', 'appnet'), (r) => /in use by container/.test(r.stderr), 20_000);
+  t.not(refused.value.code, 0, 'network rm refused while the container is on it');
+  t.match(refused.value.stderr, /^tsswarm: network appnet is in use by container probe on node \w+ \(remove the container first\)\n$/);
+  const still = await on('h1', 'network', 'ls', '--format', '{{.Name}}');
+  t.ok(still.stdout.split('\n').includes('appnet'), 'appnet is still there');
+
+  t.equal((await taskNamespaces('h2')).length, 1, "the attachment's namespace on h2");
+  const rm = await on('h2', 'container', 'rm', '-f', 'probe');
+  t.equal(rm.code, 0, rm.stderr);
+  await eventually('the attachment is gone', () => nodeTasks('h2'), (rows) => !rows.some((r) => r.startsWith('probe|')), 10_000);
+  t.same(await taskNamespaces('h2'), [], 'its namespace is gone');
+
+  const fg = await on('h2', 'container', 'run', '--rm', '--network', 'appnet', 'busybox', 'sh', '-c', "ip -4 -o addr show eth0 | awk '{print $4}'");
+  t.equal(fg.code, 0, fg.stderr);
+  t.match(fg.stdout, /^10\.\d+\.\d+\.\d+\/24\n$/, 'a foreground --rm container gets its address');
+  await eventually('nothing left of it', async () => [...(await nodeTasks('h2')), ...(await taskNamespaces('h2'))], (left) => left.length === 0, 10_000);
+  t.pass('no attachment, no namespace');
+
+  const netRm = await eventually('appnet can go now', () => on('h1', 'network', 'rm', 'appnet'), (r) => r.code === 0, 20_000);
+  t.equal(netRm.value.code, 0, netRm.value.stderr);
+});

@@ -1,0 +1,25 @@
+/**
+ * How a standalone container joins swarm networks (`container run --network`): the engine asks
+ * this hook, which the daemon provides while the host is in a swarm (daemon/container-networks.ts),
+ * for a network namespace with the container's endpoints before it creates the container, and
+ * gives the attachment back when the container is removed.
+ */
+import type { NetworkAttachmentConfig } from '../../proto/index.js';
+
+/** What joining gave the container. */
+export interface JoinedNetworks {
+  /** The network namespace the container runs in. */
+  readonly netnsPath: string;
+  /** Name servers for its resolv.conf (the networks' DNS). */
+  readonly dnsServers: readonly string[];
+  /** The attachment to give back on removal. */
+  readonly attachmentId: string;
+}
+
+/** The daemon's side of standalone containers on swarm networks. */
+export interface ContainerNetworks {
+  /** Joins container `containerId` (DNS name `name`) to `networks`; nothing is left joined on failure. */
+  join(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[]): Promise<JoinedNetworks>;
+  /** Gives an attachment back (the container is gone). Idempotent. */
+  leave(attachmentId: string): Promise<void>;
+}
