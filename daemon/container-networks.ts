@@ -8,11 +8,20 @@
  */
 import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { Task, TaskState, type Network, type NetworkAttachmentConfig } from '../proto/index.js';
+import { Task, TaskState, millisOf, type Network, type NetworkAttachmentConfig } from '../proto/index.js';
 import type { ContainerNetworks, JoinedNetworks } from '../worker/engine/container-networks.js';
 import type { AttachmentTasks } from '../worker/tasks/attachment-tasks.js';
 import type { TaskNetworks } from '../worker/tasks/ports.js';
 import { dnsServersOf } from '../worker/tasks/task-controller.js';
+
+/** Attachments younger than this are never swept (their container may be being created). */
+export const sweepMinAgeMs = 30_000;
+
+/** What a sweep did: attachments given back, and when to look again at ones too young to judge. */
+export interface SweepResult {
+  readonly given: number;
+  readonly retryInMs?: number;
+}
 
 /** What the hook needs of the swarm node, each undefined while the node is not in a swarm. */
 export interface SwarmParts {
@@ -51,6 +60,36 @@ export class SwarmContainerNetworks implements ContainerNetworks {
       await this.leave(attachmentId).catch((e: unknown) => this.log.warn({ attachment: attachmentId }, `could not undo the network attachment: ${errorMessage(e)}`));
       throw err;
     }
+  }
+
+  /**
+   * Gives back the attachments of this node whose container no longer exists (removed while the
+   * managers were out of reach, or while the daemon was down). Attachments younger than
+   * sweepMinAgeMs are left alone: their container may still be being created.
+   */
+  async sweep(containerIds: ReadonlySet<string>, nowMs: number): Promise<SweepResult> {
+    const attachments = this.parts.assignments()?.attachments;
+    if (attachments === undefined) return { given: 0 };
+    let given = 0;
+    let retryInMs: number | undefined;
+    for (const id of attachments.ids()) {
+      const task = attachments.get(id);
+      const containerId = task?.spec?.attachment?.containerId ?? '';
+      if (task === undefined || containerIds.has(containerId)) continue;
+      const age = nowMs - (task.meta?.createdAt === undefined ? nowMs : millisOf(task.meta.createdAt));
+      if (age < sweepMinAgeMs) {
+        retryInMs = Math.min(retryInMs ?? Infinity, sweepMinAgeMs - age + 1_000);
+        continue;
+      }
+      try {
+        await this.leave(id);
+        given++;
+        this.log.info({ attachment: id, container: containerId }, 'gave back the network attachment of a container that is gone');
+      } catch (err) {
+        this.log.warn({ attachment: id }, `could not give back the network attachment of a container that is gone: ${errorMessage(err)}`);
+      }
+    }
+    return retryInMs === undefined ? { given } : { given, retryInMs };
   }
 
   async leave(attachmentId: string): Promise<void> {

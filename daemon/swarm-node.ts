@@ -67,6 +67,9 @@ export const defaultHeartbeatPeriodMs = 5_000;
 /** Default node certificate lifetime (90 days). */
 export const defaultNodeCertExpiryMs = 90 * 24 * 60 * 60 * 1000;
 
+/** How long after a new session the attachments of vanished containers are given back. */
+export const attachmentSweepDelayMs = 10_000;
+
 /** What a SwarmNode is built from. */
 export interface SwarmNodeOptions {
   readonly dataDir: string;
@@ -99,6 +102,9 @@ export class SwarmNode {
   private executor: TaskExecutor | undefined;
   /** netd, started with the first role (it needs the advertise address); outlives the roles too. */
   private netd: Promise<HostAgent> | undefined;
+  /** Standalone containers' swarm networks (the engine's hook), once the daemon asked for it. */
+  private attachments: SwarmContainerNetworks | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private error = '';
   private busy: Promise<unknown> = Promise.resolve();
   private roleChange: Promise<void> | undefined;
@@ -422,10 +428,32 @@ export class SwarmNode {
 
   /** The engine's hook for standalone containers on attachable networks (`container run --network`). */
   containerNetworks(): ContainerNetworks {
-    return new SwarmContainerNetworks(
+    this.attachments ??= new SwarmContainerNetworks(
       { managers: () => this.agent, assignments: () => this.executor, netd: () => this.netdHook() },
       this.options.log.child({ component: 'container-networks' }),
     );
+    return this.attachments;
+  }
+
+  /**
+   * A while after each new session (its assignments have come by then), gives back the network
+   * attachments of containers that are gone (see SwarmContainerNetworks.sweep).
+   */
+  private scheduleAttachmentSweep(delayMs = attachmentSweepDelayMs): void {
+    const attachments = this.attachments;
+    const engine = this.options.engine;
+    if (attachments === undefined || engine === undefined || this.sweepTimer !== undefined || this.closed) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = undefined;
+      void engine
+        .list(true)
+        .then((all) => attachments.sweep(new Set(all.map((c) => c.record.config.id)), Date.now()))
+        .then((result) => {
+          if (result.retryInMs !== undefined) this.scheduleAttachmentSweep(result.retryInMs);
+        })
+        .catch((err: unknown) => this.options.log.warn(`network attachment sweep failed: ${errorMessage(err)}`));
+    }, delayMs);
+    this.sweepTimer.unref();
   }
 
   /** netd's task hook: attach waits for netd to be up (it starts in the background). */
@@ -450,6 +478,7 @@ export class SwarmNode {
       return;
     }
     if (event.type !== 'session') return;
+    this.scheduleAttachmentSweep();
     const state = this.state;
     if (state === undefined) return;
     const managers = event.message.managers.map((m) => m.addr).filter((a) => a !== '');
@@ -553,6 +582,8 @@ export class SwarmNode {
   /** Stops the roles; the swarm state stays for the next start. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
     await this.busy;
     await this.stopRoles();
     await this.executor?.close();

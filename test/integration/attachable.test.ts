@@ -2,7 +2,8 @@
  * Standalone containers on attachable overlays (`container run --network`) in a 2-host lab (h1
  * manager, h2 worker): a container on h2 reaches a service task on h1 by the service's name and
  * VIP, the task reaches the container by its name and alias, `node ps` lists the attachment;
- * the container keeps its network across a tsswarmd restart; removing the network is refused
+ * the attachment of a container removed while the managers were down is given back once they are
+ * up; the container keeps its network across a tsswarmd restart; removing the network is refused
  * while the container is on it; removing it removes its attachment, namespace and address (the network
  * can go then); `run --rm --network` in the foreground leaves nothing; bad input is refused in one
  * line and leaves no attachment and no container behind.
@@ -98,6 +99,8 @@ t.test('a container on an attachable network talks with a service task on anothe
   }
   const rows = await nodeTasks('h2');
   t.ok(rows.some((r) => /^probe\|Running/.test(r)), `node ps h2 lists the attachment running: ${rows.join('; ')}`);
+  const keeper = await on('h2', 'container', 'run', '-d', '--name', 'keeper', '--network', 'appnet', 'busybox', 'sleep', '600');
+  t.equal(keeper.code, 0, keeper.stderr);
 });
 
 t.test('bad input is refused in one line and leaves nothing', async (t) => {
@@ -121,6 +124,15 @@ t.test('bad input is refused in one line and leaves nothing', async (t) => {
   t.notOk((await containerNames('h2')).includes('refused'), 'no container was made');
   const names = (rows: string[]): string[] => rows.map((r) => r.split('|')[0] ?? '');
   t.same(names(await nodeTasks('h2')), names(before), 'no attachment was made');
+});
+
+t.test('a container removed while the managers are down gives its attachment back once they are up', async (t) => {
+  await stopHostDaemon(host('h1'));
+  const rm = await on('h2', 'container', 'rm', '-f', 'keeper');
+  t.equal(rm.code, 0, `the container goes at once: ${rm.stderr}`);
+  await startHostDaemon(host('h1'));
+  await eventually('the attachment of keeper is given back', () => nodeTasks('h2'), (rows) => rows.length > 0 && !rows.some((r) => r.startsWith('keeper|')), 60_000);
+  t.ok((await nodeTasks('h2')).some((r) => r.startsWith('probe|')), 'the live container keeps its attachment');
 });
 
 t.test('the container keeps its network across a tsswarmd restart; removing it removes the attachment', async (t) => {
