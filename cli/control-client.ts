@@ -128,6 +128,17 @@ export class ControlClient {
   async removeNetwork(networkId: string): Promise<void> {
     await this.call('control', 'removeNetwork', { networkId }, controlCallTimeoutMs);
   }
+  /** `network create -d bridge`: a network of this host's daemon. */
+  createLocalNetwork(spec: DeepPartial<NetworkSpec>): Promise<Network> {
+    return this.call<unknown, { network?: Network }>('swarm', 'createLocalNetwork', { spec }, controlCallTimeoutMs).then((r) => present(r.network, 'created network'));
+  }
+  /** This host's bridge networks. */
+  async listLocalNetworks(): Promise<Network[]> {
+    return (await this.call<unknown, { networks: Network[] }>('swarm', 'listLocalNetworks', {}, controlCallTimeoutMs)).networks;
+  }
+  async removeLocalNetwork(ref: string): Promise<void> {
+    await this.call('swarm', 'removeLocalNetwork', { ref }, controlCallTimeoutMs);
+  }
   async listSecrets(filters?: DeepPartial<ObjectFilters>): Promise<Secret[]> {
     return (await this.call<unknown, { secrets: Secret[] }>('control', 'listSecrets', filters ? { filters } : {}, controlCallTimeoutMs)).secrets;
   }

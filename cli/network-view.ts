@@ -14,6 +14,14 @@ import { resolveRef, shortIdChars, type Named } from './service-view.js';
 export const overlayDriver = 'overlay';
 /** The scope docker shows for cluster networks. */
 const swarmScope = 'swarm';
+/** The driver of a host's own networks, and their scope. */
+export const bridgeDriver = 'bridge';
+const localScope = 'local';
+
+/** `swarm` for cluster networks, `local` for a host's bridge networks. */
+export function scopeOf(n: Network): string {
+  return (n.driverState?.name || n.spec?.driver?.name) === bridgeDriver ? localScope : swarmScope;
+}
 /** Longest network name, as docker's. */
 const maxNetworkNameChars = 63;
 
@@ -43,7 +51,10 @@ export function networkSpec(name: string, f: NetworkCreateFlags): NetworkSpec {
     throw invalidArgument(`invalid network name ${JSON.stringify(name)}: use letters, digits, '_', '.' and '-', starting with a letter or digit, at most ${maxNetworkNameChars} characters`);
   }
   const driver = f.driver ?? overlayDriver;
-  if (driver !== overlayDriver) throw invalidArgument(`--driver: ${JSON.stringify(driver)} is not supported: swarm networks use the overlay driver`);
+  if (driver !== overlayDriver && driver !== bridgeDriver) {
+    throw invalidArgument(`--driver: ${JSON.stringify(driver)} is not supported: swarm networks use the ${overlayDriver} driver, this host's own networks the ${bridgeDriver} driver`);
+  }
+  if (driver === bridgeDriver && f.attachable === true) throw invalidArgument('--attachable is for overlay networks: containers always attach to bridge networks');
   const subnets: [string, Cidr][] = (f.subnet ?? []).map((s) => [s, wrap('--subnet', () => parseCidr(s, 'subnet'))]);
   subnets.forEach(([text, c], i) => {
     const other = subnets.slice(0, i).find(([, o]) => cidrOverlaps(o, c));
@@ -114,7 +125,7 @@ export function networkRow(n: Network, noTrunc = false): NetworkRow {
     ID: noTrunc ? n.id : n.id.slice(0, shortIdChars),
     Name: n.spec?.annotations?.name ?? '',
     Driver: n.driverState?.name || n.spec?.driver?.name || overlayDriver,
-    Scope: swarmScope,
+    Scope: scopeOf(n),
     Internal: n.spec?.internal ?? false,
     Labels: Object.entries(n.spec?.annotations?.labels ?? {})
       .map(([k, v]) => `${k}=${v}`)
@@ -181,7 +192,7 @@ export function networkDocument(n: Network): Record<string, unknown> {
     Name: spec?.annotations?.name ?? '',
     Id: n.id,
     Created: new Date(millisOf(n.meta?.createdAt)).toISOString(),
-    Scope: swarmScope,
+    Scope: scopeOf(n),
     Driver: n.driverState?.name || spec?.driver?.name || overlayDriver,
     EnableIPv6: spec?.ipv6Enabled ?? false,
     IPAM: {
@@ -195,7 +206,7 @@ export function networkDocument(n: Network): Record<string, unknown> {
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
     Containers: {},
-    Options: { ...(spec?.driver?.options ?? {}), ...(n.driverState?.options ?? {}), ...(n.vni ? { 'com.docker.network.driver.overlay.vxlanid_list': String(n.vni) } : {}) },
+    Options: { ...(spec?.driver?.options ?? {}), ...(n.driverState?.options ?? {}), ...(n.vni && scopeOf(n) === swarmScope ? { 'com.docker.network.driver.overlay.vxlanid_list': String(n.vni) } : {}) },
     Labels: spec?.annotations?.labels ?? {},
   };
 }

@@ -21,6 +21,7 @@ import { runProgram } from './run.js';
 import { randomInt } from 'node:crypto';
 import { seededRng } from '../lib/rng.js';
 import { SwarmNode } from '../daemon/swarm-node.js';
+import { LocalNetworks } from '../daemon/local-networks.js';
 import { addSwarmServices } from '../daemon/local-services.js';
 import { hostPlaceOf } from '../netd/index.js';
 import { version } from './version.js';
@@ -70,7 +71,9 @@ const program = new Command('tsswarmd')
     await engine.recover();
     const socket = flags.socket ?? (flags.runDir === '/run/tsswarm' ? defaultSocketPath : join(flags.runDir, 'tsswarmd.sock'));
     if (flags.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(flags.hostname)) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `invalid --hostname ${JSON.stringify(flags.hostname)}`);
+    const localNetworks = await LocalNetworks.open(flags.dataDir, log.child({ component: 'local-networks' }));
     const swarm = await SwarmNode.open({
+      localNetworks,
       dataDir: flags.dataDir,
       ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
       engineVersion: version,

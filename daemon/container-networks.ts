@@ -8,11 +8,12 @@
  */
 import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { Task, TaskState, millisOf, type Network, type NetworkAttachmentConfig } from '../proto/index.js';
+import { Task, TaskState, type Network, type NetworkAttachmentConfig } from '../proto/index.js';
 import type { ContainerNetworks, JoinedNetworks } from '../worker/engine/container-networks.js';
 import type { AttachmentTasks } from '../worker/tasks/attachment-tasks.js';
 import type { TaskNetworks } from '../worker/tasks/ports.js';
 import { dnsServersOf } from '../worker/tasks/task-controller.js';
+import { localAttachmentPrefix, type LocalNetworks } from './local-networks.js';
 
 /** Attachments younger than this are never swept (their container may be being created). */
 export const sweepMinAgeMs = 30_000;
@@ -35,6 +36,9 @@ export interface SwarmParts {
 
 /** The engine's ContainerNetworks backed by the swarm node. */
 export class SwarmContainerNetworks implements ContainerNetworks {
+  /** Containers whose join is under way: their attachment is never swept. */
+  private readonly joining = new Set<string>();
+
   constructor(
     private readonly parts: SwarmParts,
     private readonly log: Logger,
@@ -47,6 +51,22 @@ export class SwarmContainerNetworks implements ContainerNetworks {
     if (managers === undefined || assignments === undefined || netd === undefined) {
       throw new TsswarmError(ErrorCode.NOT_IN_SWARM, `--network needs this host to be in a swarm with networking (tsswarm swarm init or swarm join); networks asked: ${networks.map((n) => n.target).join(', ')}`);
     }
+    this.joining.add(containerId);
+    try {
+      return await this.joinVia(managers, assignments, netd, containerId, name, networks);
+    } finally {
+      this.joining.delete(containerId);
+    }
+  }
+
+  private async joinVia(
+    managers: NonNullable<ReturnType<SwarmParts['managers']>>,
+    assignments: NonNullable<ReturnType<SwarmParts['assignments']>>,
+    netd: TaskNetworks,
+    containerId: string,
+    name: string,
+    networks: readonly NetworkAttachmentConfig[],
+  ): Promise<JoinedNetworks> {
     const attachmentId = await managers.attachNetwork(containerId, name, networks);
     try {
       const task = await assignments.attachments.waitFor(attachmentId);
@@ -64,8 +84,9 @@ export class SwarmContainerNetworks implements ContainerNetworks {
 
   /**
    * Gives back the attachments of this node whose container no longer exists (removed while the
-   * managers were out of reach, or while the daemon was down). Attachments younger than
-   * sweepMinAgeMs are left alone: their container may still be being created.
+   * managers were out of reach, or while the daemon was down). Attachments whose join is under way,
+   * or that reached this node less than sweepMinAgeMs ago, are left alone: their container may
+   * still be being created.
    */
   async sweep(containerIds: ReadonlySet<string>, nowMs: number): Promise<SweepResult> {
     const attachments = this.parts.assignments()?.attachments;
@@ -75,8 +96,8 @@ export class SwarmContainerNetworks implements ContainerNetworks {
     for (const id of attachments.ids()) {
       const task = attachments.get(id);
       const containerId = task?.spec?.attachment?.containerId ?? '';
-      if (task === undefined || containerIds.has(containerId)) continue;
-      const age = nowMs - (task.meta?.createdAt === undefined ? nowMs : millisOf(task.meta.createdAt));
+      if (task === undefined || containerIds.has(containerId) || this.joining.has(containerId)) continue;
+      const age = nowMs - (attachments.arrivedAt(id) ?? nowMs);
       if (age < sweepMinAgeMs) {
         retryInMs = Math.min(retryInMs ?? Infinity, sweepMinAgeMs - age + 1_000);
         continue;
@@ -99,5 +120,34 @@ export class SwarmContainerNetworks implements ContainerNetworks {
     const managers = this.parts.managers();
     if (managers === undefined) throw new TsswarmError(ErrorCode.NOT_IN_SWARM, `this host left the swarm; attachment ${attachmentId} is gone with it`);
     await managers.detachNetwork(attachmentId);
+  }
+}
+
+/**
+ * The engine's hook on a host: a container joins this host's bridge networks (local-networks.ts)
+ * or swarm networks, not both at once; the attachment ID says which one to give it back to.
+ */
+export class HostContainerNetworks implements ContainerNetworks {
+  constructor(
+    private readonly swarm: SwarmContainerNetworks,
+    private readonly local: LocalNetworks,
+    private readonly netd: () => TaskNetworks | undefined,
+  ) {}
+
+  join(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[]): Promise<JoinedNetworks> {
+    const local = networks.filter((n) => this.local.isLocal(n.target));
+    if (local.length === 0) return this.swarm.join(containerId, name, networks);
+    if (local.length !== networks.length) {
+      throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `a container joins either this host's bridge networks (${local.map((n) => n.target).join(', ')}) or swarm networks, not both`);
+    }
+    const netd = this.netd();
+    if (netd === undefined) {
+      throw new TsswarmError(ErrorCode.NOT_IN_SWARM, 'bridge networks are run by netd, which runs while this host is in a swarm: use "tsswarm swarm init" or "tsswarm swarm join" first');
+    }
+    return this.local.join(netd, containerId, name, networks);
+  }
+
+  leave(attachmentId: string): Promise<void> {
+    return attachmentId.startsWith(localAttachmentPrefix) ? this.local.leave(this.netd(), attachmentId) : this.swarm.leave(attachmentId);
   }
 }

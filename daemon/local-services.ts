@@ -9,6 +9,7 @@ import type { Logger } from '../lib/log.js';
 import { toServiceError } from '../lib/rpc-errors.js';
 import { ControlService, LogsService, SwarmService, type ControlServer, type LogsServer, type SwarmServer } from '../proto/index.js';
 import type { Manager } from '../manager/manager.js';
+import type { LocalNetworks } from './local-networks.js';
 import type { SwarmNode } from './swarm-node.js';
 
 /** Docker's message for a cluster command on a node outside any swarm. */
@@ -26,6 +27,13 @@ export interface ImageDigests {
 export interface SwarmDefaults {
   readonly listenAddr?: string;
   readonly advertiseAddr?: string;
+}
+
+/** The host's bridge networks; UNSUPPORTED when this daemon keeps none. */
+function localNetworks(node: SwarmNode): LocalNetworks {
+  const local = node.localNetworks;
+  if (local === undefined) throw new TsswarmError(ErrorCode.UNSUPPORTED, 'this tsswarmd keeps no bridge networks');
+  return local;
 }
 
 /** Adds the Swarm and Control services over `node` to the control-socket server. */
@@ -52,6 +60,9 @@ export function addSwarmServices(server: Server, node: SwarmNode, defaults: Swar
       ),
     leave: (call, callback) => answer(callback, async () => (await node.leave(call.request.force), {})),
     info: (_call, callback) => answer(callback, () => node.info()),
+    createLocalNetwork: (call, callback) => answer(callback, async () => ({ network: await localNetworks(node).create(call.request.spec) })),
+    listLocalNetworks: (_call, callback) => answer(callback, () => ({ networks: node.localNetworks?.list() ?? [] })),
+    removeLocalNetwork: (call, callback) => answer(callback, async () => (await localNetworks(node).remove(call.request.ref), {})),
     resolveImage: (call, callback) =>
       answer(callback, async () => {
         const image = call.request.image;

@@ -46,7 +46,8 @@ import { timestampFromMs } from '../proto/time.js';
 import { Agent, type AgentEvent } from '../worker/agent/index.js';
 import { chooseAdvertiseAddr, normalizeAddr } from './addresses.js';
 import { certificatesDir, loadNodeState, raftDir, removeNodeState, saveNodeState, type NodeState } from './node-state.js';
-import { SwarmContainerNetworks } from './container-networks.js';
+import { HostContainerNetworks, SwarmContainerNetworks } from './container-networks.js';
+import type { LocalNetworks } from './local-networks.js';
 import type { ContainerNetworks } from '../worker/engine/container-networks.js';
 import { RejectingTaskWorker } from './rejecting-task-worker.js';
 import { TaskExecutor, type TaskEngine, type TaskImages, type TaskNetworks } from '../worker/tasks/index.js';
@@ -85,6 +86,8 @@ export interface SwarmNodeOptions {
   readonly taskLogs?: TaskLogSource;
   /** Where netd programs this host's network (a lab host's namespace, or the root one); no netd when left out. */
   readonly netdPlace?: HostPlace;
+  /** This host's bridge networks (`network create -d bridge`); none when left out. */
+  readonly localNetworks?: LocalNetworks;
   /** Where task secrets and configs get their per-task tmpfs (RUN_DIR/secrets); tasks using them are rejected without it. */
   readonly secretsDir?: string;
   /** Raft timing (tests and the fast profile). */
@@ -127,6 +130,11 @@ export class SwarmNode {
       }
     }
     return node;
+  }
+
+  /** This host's bridge networks, when the daemon keeps them. */
+  get localNetworks(): LocalNetworks | undefined {
+    return this.options.localNetworks;
   }
 
   /** The running manager, when this node is one. */
@@ -432,7 +440,8 @@ export class SwarmNode {
       { managers: () => this.agent, assignments: () => this.executor, netd: () => this.netdHook() },
       this.options.log.child({ component: 'container-networks' }),
     );
-    return this.attachments;
+    const local = this.options.localNetworks;
+    return local === undefined ? this.attachments : new HostContainerNetworks(this.attachments, local, () => this.netdHook());
   }
 
   /**
@@ -456,12 +465,31 @@ export class SwarmNode {
     this.sweepTimer.unref();
   }
 
+  /**
+   * Starts netd and hands it the attachments of this host's bridge-network containers before the
+   * managers' first view can reach it (the agent's view waits for this promise), so no reconcile
+   * runs without them.
+   */
+  private async startNetd(advertiseAddr: string, place: HostPlace): Promise<HostAgent> {
+    const netd = await startHostAgent({ advertiseAddr, place, log: this.options.log.child({ component: 'netd' }) });
+    const { localNetworks, engine } = this.options;
+    if (localNetworks !== undefined && engine !== undefined) {
+      try {
+        const containers = new Set((await engine.list(true)).map((c) => c.record.config.id));
+        await localNetworks.restore(netd, containers);
+      } catch (err) {
+        this.options.log.warn(`could not hand the bridge networks' containers back to netd: ${errorMessage(err)}`);
+      }
+    }
+    return netd;
+  }
+
   /** netd's task hook: attach waits for netd to be up (it starts in the background). */
   private netdHook(): TaskNetworks | undefined {
     const place = this.options.netdPlace;
     const state = this.state;
     if (place === undefined || state === undefined) return undefined;
-    this.netd ??= startHostAgent({ advertiseAddr: state.advertiseAddr, place, log: this.options.log.child({ component: 'netd' }) });
+    this.netd ??= this.startNetd(state.advertiseAddr, place);
     this.netd.catch((err: unknown) => this.options.log.error(`netd did not start: ${errorMessage(err)}`));
     const netd = this.netd;
     return {

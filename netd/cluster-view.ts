@@ -51,7 +51,7 @@ export function localEndpointId(taskId: string, networkId: string): string {
 }
 
 function toDesiredNetwork(n: NetworkViewNetwork): DesiredNetwork {
-  return { id: n.id, vni: n.vni, subnet: n.subnet, gateway: n.gateway, internal: n.internal, ...(n.encrypted ? { encrypted: true } : {}) };
+  return { id: n.id, vni: n.vni, subnet: n.subnet, gateway: n.gateway, internal: n.internal, ...(n.encrypted ? { encrypted: true } : {}), ...(n.local === true ? { local: true } : {}) };
 }
 
 function protocolName(p: PortProtocol): 'tcp' | 'udp' | undefined {

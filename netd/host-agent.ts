@@ -148,6 +148,34 @@ export class HostAgent {
     };
     // A network the assignments did not carry may be in the managers' first view: wait for it.
     if (this.view === undefined && task.networks.some((a) => networkOf(a.networkId) === undefined)) await this.firstView(timeoutMs);
+    const attachment = this.attachmentOf(task, networkOf);
+    const { netns, networks: nets } = attachment;
+    await addNamespace(netns);
+    this.present.set(task.id, netns);
+    this.attachments.set(task.id, attachment);
+    await this.changed(timeoutMs);
+    const refused = nets.map((n) => this.refused.get(n.id)).filter((r): r is string => r !== undefined);
+    if (refused.length > 0) throw new TsswarmError(ErrorCode.UNSUPPORTED, refused.join('; '));
+    this.log.info({ task: task.id, netns, networks: nets.map((n) => n.id) }, 'task attached to its networks');
+    return netnsPath(netns);
+  }
+
+  /**
+   * Takes back the attachment of a task whose namespace survived a daemon restart, without waiting
+   * for a reconcile (the networks must be given: nothing waits for a view). Call it before the
+   * first view, so that no reconcile runs without it. False when the namespace is gone.
+   */
+  adopt(task: Task, networks: ReadonlyMap<string, Network>): boolean {
+    if (!this.present.has(task.id)) return false;
+    const stored = (id: string): NetworkViewNetwork | undefined => {
+      const n = networks.get(id);
+      return n === undefined ? undefined : viewNetwork(n);
+    };
+    this.attachments.set(task.id, this.attachmentOf(task, stored));
+    return true;
+  }
+
+  private attachmentOf(task: Task, networkOf: (id: string) => NetworkViewNetwork | undefined): LocalAttachment {
     const endpoints: LocalAttachmentEndpoint[] = [];
     const nets: NetworkViewNetwork[] = [];
     for (const a of task.networks) {
@@ -159,15 +187,7 @@ export class HostAgent {
       endpoints.push({ networkId: a.networkId, address, dnsNames: [...new Set([...(name === '' ? [] : [name]), ...a.aliases])] });
       nets.push(net);
     }
-    const netns = taskNetnsName(this.options.place, task.id);
-    await addNamespace(netns);
-    this.present.set(task.id, netns);
-    this.attachments.set(task.id, { taskId: task.id, netns, endpoints, networks: nets });
-    await this.changed(timeoutMs);
-    const refused = nets.map((n) => this.refused.get(n.id)).filter((r): r is string => r !== undefined);
-    if (refused.length > 0) throw new TsswarmError(ErrorCode.UNSUPPORTED, refused.join('; '));
-    this.log.info({ task: task.id, netns, networks: nets.map((n) => n.id) }, 'task attached to its networks');
-    return netnsPath(netns);
+    return { taskId: task.id, netns: taskNetnsName(this.options.place, task.id), endpoints, networks: nets };
   }
 
   /** The task executor's hook: removes the task's namespace (its interfaces go with it). Idempotent. */

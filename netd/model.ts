@@ -11,6 +11,15 @@ import { parseAddress, parseCidr } from '../manager/allocator/cidr.js';
 
 /** MTU of everything on an overlay: a 1500-byte underlay minus 50 bytes of VXLAN encapsulation. */
 export const overlayMtu = 1450;
+/** The MTU of a network's devices. */
+export function mtuOf(network: Pick<DesiredNetwork, 'local'>): number {
+  return network.local === true ? bridgeMtu : overlayMtu;
+}
+
+/** MTU of a local bridge network (no encapsulation). */
+export const bridgeMtu = 1500;
+/** Highest "VNI" of a local bridge network: they number from 1 up, overlays from 4096 up. */
+export const maxLocalNetworkNumber = 4095;
 /** UDP port of VXLAN (IANA). */
 export const vxlanPort = 4789;
 /** Name of the nftables table netd owns in each host namespace. */
@@ -38,6 +47,11 @@ export interface DesiredNetwork {
   readonly internal: boolean;
   /** `--opt encrypted`: refused (never made unencrypted); see esp.ts. */
   readonly encrypted?: boolean;
+  /**
+   * A one-host network of the local `bridge` driver: a bridge with MTU 1500 and no VXLAN device;
+   * its `vni` is a local number (1..maxLocalNetworkNumber) naming the bridge.
+   */
+  readonly local?: boolean;
   /** The ingress network only: this host's own address on it (published traffic is SNATed to it). */
   readonly hostAddress?: string;
   /** The ingress network only: ports published on every host (the routing mesh). */
@@ -203,7 +217,10 @@ export function prefixOf(network: DesiredNetwork): number {
 /** The alias a network's bridge and VXLAN device carry: changes whenever anything about them would. */
 export function networkFingerprint(network: DesiredNetwork, state: Pick<DesiredHostState, 'underlayAddress' | 'underlayDevice'>): string {
   const { vni, subnet, gateway, internal } = network;
-  const body = JSON.stringify([vni, subnet, gateway, internal, network.hostAddress ?? null, state.underlayAddress, state.underlayDevice, overlayMtu, vxlanPort]);
+  const body =
+    network.local === true
+      ? JSON.stringify(['local', vni, subnet, gateway, internal, bridgeMtu])
+      : JSON.stringify([vni, subnet, gateway, internal, network.hostAddress ?? null, state.underlayAddress, state.underlayDevice, overlayMtu, vxlanPort]);
   return `${aliasPrefix}net:${vni}:${hash(body).slice(0, 16)}`;
 }
 
@@ -235,7 +252,7 @@ export function parseEndpointAlias(alias: string | undefined): { netns: string; 
 
 /** The fingerprint of an endpoint's veth and interface (not its load balancer). */
 export function endpointFingerprint(ep: LocalEndpoint, network: DesiredNetwork): string {
-  const body = JSON.stringify([ep.netns, ep.ifname, ep.address, ep.mac, ep.defaultRoute, network.vni, network.subnet, network.gateway, overlayMtu]);
+  const body = JSON.stringify([ep.netns, ep.ifname, ep.address, ep.mac, ep.defaultRoute, network.vni, network.subnet, network.gateway, mtuOf(network)]);
   return `${aliasPrefix}ep:${hash(body).slice(0, 16)}`;
 }
 

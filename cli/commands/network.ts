@@ -1,10 +1,13 @@
 /**
  * `tsswarm network ...`: the overlay networks of the swarm, through the Control service of the
- * local tsswarmd (a manager), as `docker network` does on a swarm manager. NETWORK is an ID, a
- * name or a unique ID prefix. Flags are checked before anything is sent.
+ * local tsswarmd (a manager), and this host's own bridge networks (`-d bridge`, scope local),
+ * through its Swarm service, as `docker network` does on a swarm manager. NETWORK is an ID, a
+ * name or a unique ID prefix (this host's networks are looked up first). Flags are checked before
+ * anything is sent.
  */
 import { Command } from 'commander';
-import { TsswarmError } from '../../lib/errors.js';
+import { ErrorCode, TsswarmError, isTsswarmError } from '../../lib/errors.js';
+import type { ControlClient } from '../control-client.js';
 import type { Network } from '../../proto/index.js';
 import { collect } from '../container-flags.js';
 import { parseOutput, renderDocuments, renderTemplateRows } from '../format-template.js';
@@ -35,10 +38,35 @@ export async function eachRef(refs: readonly string[], fn: (ref: string) => Prom
   if (first) throw new TsswarmError(first.code, failures.map((f) => f.message).join('; '));
 }
 
+/** The swarm's networks, or none when this node cannot list them (outside a swarm, or a worker). */
+async function swarmNetworks(control: ControlClient): Promise<Network[]> {
+  try {
+    return await control.listNetworks();
+  } catch (err) {
+    if (isTsswarmError(err, ErrorCode.NOT_IN_SWARM)) return [];
+    throw err;
+  }
+}
+
+/** This host's bridge networks and the swarm's networks. */
+async function allNetworks(control: ControlClient): Promise<Network[]> {
+  return [...(await control.listLocalNetworks()), ...(await swarmNetworks(control))];
+}
+
+/** The network `ref` names among `networks`, or undefined when none does. */
+function findNetwork(view: View, networks: readonly Network[], ref: string): Network | undefined {
+  try {
+    return view.resolveNetwork(networks, ref);
+  } catch (err) {
+    if (isTsswarmError(err, ErrorCode.NOT_FOUND)) return undefined;
+    throw err;
+  }
+}
+
 function createCommand(): Command {
   return new Command('create')
-    .description('Create an overlay network for services')
-    .option('-d, --driver <driver>', 'network driver (only overlay)', 'overlay')
+    .description("Create an overlay network for services, or (-d bridge) a network of this host's own")
+    .option('-d, --driver <driver>', "overlay (the swarm's, the default) or bridge (this host's own)", 'overlay')
     .option('--subnet <cidr>', 'subnet in CIDR notation (repeatable)', collect)
     .option('--gateway <ip>', 'gateway of a subnet (repeatable)', collect)
     .option('--ip-range <cidr>', 'allocate addresses from this range of a subnet (repeatable)', collect)
@@ -50,7 +78,13 @@ function createCommand(): Command {
     .action(async (name: string, flags: NetworkCreateFlags, cmd: Command) => {
       const view = await loadView();
       const spec = view.networkSpec(name, flags);
-      const network = await withControl(cmd, (control) => control.createNetwork(spec));
+      const network = await withControl(cmd, async (control) => {
+        if (spec.driver?.name !== view.bridgeDriver) return control.createNetwork(spec);
+        if ((await swarmNetworks(control)).some((n) => n.spec?.annotations?.name === name)) {
+          throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `network with name ${name} already exists (a swarm network)`);
+        }
+        return control.createLocalNetwork(spec);
+      });
       process.stdout.write(`${network.id}\n`);
     });
 }
@@ -58,7 +92,7 @@ function createCommand(): Command {
 function lsCommand(): Command {
   return new Command('ls')
     .alias('list')
-    .description('List the networks of the swarm')
+    .description("List this host's bridge networks and the swarm's networks")
     .option('-q, --quiet', 'only IDs')
     .option('--no-trunc', 'do not shorten IDs')
     .option('-f, --filter <key=value>', 'id, name, label, driver or scope (repeatable)', collect)
@@ -67,7 +101,7 @@ function lsCommand(): Command {
       const view = await loadView();
       const choice = parseOutput(flags.format);
       const filter = view.parseNetworkFilters(flags.filter ?? []);
-      const networks = view.sortNetworks(view.filterNetworks(await withControl(cmd, (control) => control.listNetworks()), filter));
+      const networks = view.sortNetworks(view.filterNetworks(await withControl(cmd, allNetworks), filter));
       const rows = networks.map((n) => view.networkRow(n, !flags.trunc));
       if (flags.quiet) process.stdout.write(rows.map((r) => `${r.ID}\n`).join(''));
       else if (choice.kind === 'json') process.stdout.write(renderJson(networks.map((n) => view.networkRow(n, true))));
@@ -84,7 +118,7 @@ function inspectCommand(): Command {
     .action(async (refs: string[], flags: { format?: string }, cmd: Command) => {
       const view = await loadView();
       const choice = parseOutput(flags.format);
-      const networks = await withControl(cmd, (control) => control.listNetworks());
+      const networks = await withControl(cmd, allNetworks);
       const found: Network[] = [];
       const failure = await eachRef(refs, async (ref) => {
         found.push(view.resolveNetwork(networks, ref));
@@ -102,9 +136,12 @@ function rmCommand(): Command {
     .action(async (refs: string[], _flags: unknown, cmd: Command) => {
       const view = await loadView();
       await withControl(cmd, async (control) => {
-        const networks = await control.listNetworks();
+        const local = await control.listLocalNetworks();
+        let swarm: Network[] | undefined;
         await eachRef(refs, async (ref) => {
-          await control.removeNetwork(view.resolveNetwork(networks, ref).id);
+          const mine = findNetwork(view, local, ref);
+          if (mine !== undefined) await control.removeLocalNetwork(mine.id);
+          else await control.removeNetwork(view.resolveNetwork((swarm ??= await control.listNetworks()), ref).id);
           process.stdout.write(`${ref}\n`);
         });
       });
@@ -113,7 +150,7 @@ function rmCommand(): Command {
 
 /** The `network` command group. */
 export function networkCommand(): Command {
-  const group = new Command('network').description('Manage the overlay networks of the swarm (run on a manager)').enablePositionalOptions();
+  const group = new Command('network').description("Manage the swarm's overlay networks (on a manager) and this host's bridge networks").enablePositionalOptions();
   group.addCommand(createCommand());
   group.addCommand(lsCommand());
   group.addCommand(inspectCommand());

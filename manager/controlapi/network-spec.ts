@@ -16,6 +16,8 @@ import { nameProblem } from './spec-checks.js';
 export const overlayDriver = 'overlay';
 /** The only IPAM driver tsswarm has (and the default). */
 export const defaultIpamDriver = 'default';
+/** The driver of one-host networks (a host's daemon makes them, not the managers). */
+export const bridgeDriver = 'bridge';
 /** Names docker keeps for its own networks; a swarm network cannot take them. */
 export const predefinedNetworkNames: readonly string[] = ['bridge', 'host', 'none', 'default'];
 /** Most labels a network's spec may carry. */
@@ -34,7 +36,7 @@ export function requestedSubnet(spec: NetworkSpec): Cidr | undefined {
  * when left out, and IPv4 as the family of each IPAM config. Throws INVALID_ARGUMENT listing every
  * problem.
  */
-export function validateNetworkSpec(spec: NetworkSpec | undefined): NetworkSpec {
+export function validateNetworkSpec(spec: NetworkSpec | undefined, expectedDriver: typeof overlayDriver | typeof bridgeDriver = overlayDriver): NetworkSpec {
   if (spec === undefined) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'invalid network spec: a spec is required');
   const problems: string[] = [];
   const name = spec.annotations?.name ?? '';
@@ -46,8 +48,16 @@ export function validateNetworkSpec(spec: NetworkSpec | undefined): NetworkSpec 
   }
   problems.push(...labelProblems(spec.annotations?.labels ?? {}, maxNetworkLabels));
   const driver = spec.driver?.name ?? '';
-  if (driver !== '' && driver !== overlayDriver) {
-    problems.push(`network driver ${JSON.stringify(driver)} is not supported (--driver): swarm networks use the ${overlayDriver} driver`);
+  if (driver !== '' && driver !== expectedDriver) {
+    problems.push(
+      expectedDriver === overlayDriver
+        ? `network driver ${JSON.stringify(driver)} is not supported (--driver): swarm networks use the ${overlayDriver} driver, one-host networks the ${bridgeDriver} driver`
+        : `network driver ${JSON.stringify(driver)} is not a local driver: this host's own networks use the ${bridgeDriver} driver`,
+    );
+  }
+  if (expectedDriver === bridgeDriver) {
+    if (spec.ingress) problems.push('a bridge network cannot be the ingress network (--ingress)');
+    if (Object.hasOwn(spec.driver?.options ?? {}, 'encrypted')) problems.push('a bridge network cannot be encrypted (--opt encrypted): its traffic never leaves the host');
   }
   if (spec.ingress && spec.attachable) problems.push('an ingress network cannot be attachable (--ingress with --attachable)');
   if (spec.ipv6Enabled) problems.push('IPv6 is not supported (--ipv6): overlay networks are IPv4 only');
@@ -61,7 +71,7 @@ export function validateNetworkSpec(spec: NetworkSpec | undefined): NetworkSpec 
   if (problems.length > 0) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `invalid network spec: ${problems.join('; ')}`);
 
   const normalized = structuredClone(spec);
-  normalized.driver = { name: overlayDriver, options: spec.driver?.options ?? {} };
+  normalized.driver = { name: expectedDriver, options: spec.driver?.options ?? {} };
   normalized.ipam = {
     driver: { name: defaultIpamDriver, options: spec.ipam?.driver?.options ?? {} },
     configs: configs.map((c) => ({ ...c, family: IPAMFamily.IPV4 })),

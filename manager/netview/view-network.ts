@@ -6,6 +6,9 @@
 import { IPAMFamily, type Network, type NetworkViewNetwork } from '../../proto/index.js';
 import { bareIpv4, ipv4Subnet } from './addresses.js';
 
+/** The driver of a host's one-host networks (daemon/local-networks.ts). */
+export const localBridgeDriver = 'bridge';
+
 /** The driver option that asks for an encrypted overlay (`--opt encrypted`). */
 export const encryptedOption = 'encrypted';
 
@@ -27,5 +30,6 @@ export function viewNetwork(network: Network): NetworkViewNetwork | undefined {
     internal: network.spec?.internal ?? false,
     encrypted: Object.hasOwn(options, encryptedOption),
     ingress: network.spec?.ingress ?? false,
+    ...(network.driverState?.name === localBridgeDriver ? { local: true } : {}),
   };
 }

@@ -108,7 +108,7 @@ export const schema = $loadSchema({
         AssignmentChange: {"fields":{"action":{"type":"AssignmentAction","id":1},"assignment":{"type":"Assignment","id":2}}},
         AssignmentsMessage: {"fields":{"type":{"type":"AssignmentsMessageType","id":1},"appliesTo":{"type":"string","id":2},"resultsIn":{"type":"string","id":3},"changes":{"rule":"repeated","type":"AssignmentChange","id":4}}},
         NetworkViewRequest: {"fields":{"sessionId":{"type":"string","id":1}}},
-        NetworkViewNetwork: {"fields":{"id":{"type":"string","id":1},"name":{"type":"string","id":2},"vni":{"type":"uint32","id":3},"subnet":{"type":"string","id":4},"gateway":{"type":"string","id":5},"internal":{"type":"bool","id":6},"encrypted":{"type":"bool","id":7},"ingress":{"type":"bool","id":8}}},
+        NetworkViewNetwork: {"oneofs":{"_local":{"oneof":["local"]}},"fields":{"id":{"type":"string","id":1},"name":{"type":"string","id":2},"vni":{"type":"uint32","id":3},"subnet":{"type":"string","id":4},"gateway":{"type":"string","id":5},"internal":{"type":"bool","id":6},"encrypted":{"type":"bool","id":7},"ingress":{"type":"bool","id":8},"local":{"type":"bool","id":9,"options":{"proto3_optional":true}}}},
         NetworkViewEndpoint: {"fields":{"id":{"type":"string","id":1},"networkId":{"type":"string","id":2},"taskId":{"type":"string","id":3},"nodeId":{"type":"string","id":4},"hostAddr":{"type":"string","id":5},"address":{"type":"string","id":6},"serviceId":{"type":"string","id":7},"dnsNames":{"rule":"repeated","type":"string","id":8}}},
         NetworkViewPort: {"fields":{"protocol":{"type":"PortProtocol","id":1},"port":{"type":"uint32","id":2}}},
         NetworkViewService: {"fields":{"id":{"type":"string","id":1},"name":{"type":"string","id":2},"networkId":{"type":"string","id":3},"vip":{"type":"string","id":4},"ports":{"rule":"repeated","type":"NetworkViewPort","id":5}}},
@@ -277,7 +277,13 @@ export const schema = $loadSchema({
         SwarmInfo: {"fields":{"state":{"type":"LocalNodeState","id":1},"nodeId":{"type":"string","id":2},"nodeAddr":{"type":"string","id":3},"clusterId":{"type":"string","id":4},"controlAvailable":{"type":"bool","id":5},"remoteManagers":{"rule":"repeated","type":"RemoteManager","id":6},"error":{"type":"string","id":7},"nodes":{"type":"uint32","id":8},"managers":{"type":"uint32","id":9}}},
         ResolveImageRequest: {"fields":{"image":{"type":"string","id":1}}},
         ResolveImageResponse: {"fields":{"image":{"type":"string","id":1},"warning":{"type":"string","id":2}}},
-        Swarm: {"methods":{"ResolveImage":{"requestType":"ResolveImageRequest","responseType":"ResolveImageResponse"},"Init":{"requestType":"SwarmInitRequest","responseType":"SwarmInitResponse"},"Join":{"requestType":"SwarmJoinRequest","responseType":"SwarmJoinResponse"},"Leave":{"requestType":"SwarmLeaveRequest","responseType":"SwarmLeaveResponse"},"Info":{"requestType":"SwarmInfoRequest","responseType":"SwarmInfo"}}},
+        CreateLocalNetworkRequest: {"fields":{"spec":{"type":"NetworkSpec","id":1}}},
+        CreateLocalNetworkResponse: {"fields":{"network":{"type":"Network","id":1}}},
+        ListLocalNetworksRequest: {"fields":{}},
+        ListLocalNetworksResponse: {"fields":{"networks":{"rule":"repeated","type":"Network","id":1}}},
+        RemoveLocalNetworkRequest: {"fields":{"ref":{"type":"string","id":1}}},
+        RemoveLocalNetworkResponse: {"fields":{}},
+        Swarm: {"methods":{"ResolveImage":{"requestType":"ResolveImageRequest","responseType":"ResolveImageResponse"},"Init":{"requestType":"SwarmInitRequest","responseType":"SwarmInitResponse"},"Join":{"requestType":"SwarmJoinRequest","responseType":"SwarmJoinResponse"},"Leave":{"requestType":"SwarmLeaveRequest","responseType":"SwarmLeaveResponse"},"Info":{"requestType":"SwarmInfoRequest","responseType":"SwarmInfo"},"CreateLocalNetwork":{"requestType":"CreateLocalNetworkRequest","responseType":"CreateLocalNetworkResponse"},"ListLocalNetworks":{"requestType":"ListLocalNetworksRequest","responseType":"ListLocalNetworksResponse"},"RemoveLocalNetwork":{"requestType":"RemoveLocalNetworkRequest","responseType":"RemoveLocalNetworkResponse"}}},
       },
     },
   },
@@ -1019,7 +1025,10 @@ export interface NetworkViewRequest {
 /** Encodes, decodes and creates {@link NetworkViewRequest} messages (tsswarm.NetworkViewRequest). */
 export const NetworkViewRequest: $MessageCodec<NetworkViewRequest> = $messageCodec(schema, 'tsswarm.NetworkViewRequest');
 
-/** An overlay network as netd needs it: the allocator's VNI, subnet and gateway. */
+/**
+ * An overlay network as netd needs it: the allocator's VNI, subnet and gateway.
+ * At most one of local is set (oneof _local).
+ */
 export interface NetworkViewNetwork {
   id: string;
   name: string;
@@ -1033,6 +1042,11 @@ export interface NetworkViewNetwork {
   encrypted: boolean;
   /** The network of the routing mesh. */
   ingress: boolean;
+  /**
+   * A one-host network of the local `bridge` driver: a bridge without VXLAN (never in the
+   * managers' view; the host's daemon adds it for its standalone containers).
+   */
+  local?: boolean;
 }
 /** Encodes, decodes and creates {@link NetworkViewNetwork} messages (tsswarm.NetworkViewNetwork). */
 export const NetworkViewNetwork: $MessageCodec<NetworkViewNetwork> = $messageCodec(schema, 'tsswarm.NetworkViewNetwork');
@@ -2913,6 +2927,47 @@ export interface ResolveImageResponse {
 /** Encodes, decodes and creates {@link ResolveImageResponse} messages (tsswarm.ResolveImageResponse). */
 export const ResolveImageResponse: $MessageCodec<ResolveImageResponse> = $messageCodec(schema, 'tsswarm.ResolveImageResponse');
 
+/**
+ * The local swarm membership of this host (control socket only).
+ * `network create -d bridge`: a one-host network of this host's daemon (in or out of a swarm).
+ */
+export interface CreateLocalNetworkRequest {
+  spec?: NetworkSpec;
+}
+/** Encodes, decodes and creates {@link CreateLocalNetworkRequest} messages (tsswarm.CreateLocalNetworkRequest). */
+export const CreateLocalNetworkRequest: $MessageCodec<CreateLocalNetworkRequest> = $messageCodec(schema, 'tsswarm.CreateLocalNetworkRequest');
+
+/** The CreateLocalNetworkResponse message. */
+export interface CreateLocalNetworkResponse {
+  network?: Network;
+}
+/** Encodes, decodes and creates {@link CreateLocalNetworkResponse} messages (tsswarm.CreateLocalNetworkResponse). */
+export const CreateLocalNetworkResponse: $MessageCodec<CreateLocalNetworkResponse> = $messageCodec(schema, 'tsswarm.CreateLocalNetworkResponse');
+
+/** The ListLocalNetworksRequest message. */
+export interface ListLocalNetworksRequest {}
+/** Encodes, decodes and creates {@link ListLocalNetworksRequest} messages (tsswarm.ListLocalNetworksRequest). */
+export const ListLocalNetworksRequest: $MessageCodec<ListLocalNetworksRequest> = $messageCodec(schema, 'tsswarm.ListLocalNetworksRequest');
+
+/** The ListLocalNetworksResponse message. */
+export interface ListLocalNetworksResponse {
+  networks: Network[];
+}
+/** Encodes, decodes and creates {@link ListLocalNetworksResponse} messages (tsswarm.ListLocalNetworksResponse). */
+export const ListLocalNetworksResponse: $MessageCodec<ListLocalNetworksResponse> = $messageCodec(schema, 'tsswarm.ListLocalNetworksResponse');
+
+/** ref: ID, name or unique ID prefix of a local network. */
+export interface RemoveLocalNetworkRequest {
+  ref: string;
+}
+/** Encodes, decodes and creates {@link RemoveLocalNetworkRequest} messages (tsswarm.RemoveLocalNetworkRequest). */
+export const RemoveLocalNetworkRequest: $MessageCodec<RemoveLocalNetworkRequest> = $messageCodec(schema, 'tsswarm.RemoveLocalNetworkRequest');
+
+/** The RemoveLocalNetworkResponse message. */
+export interface RemoveLocalNetworkResponse {}
+/** Encodes, decodes and creates {@link RemoveLocalNetworkResponse} messages (tsswarm.RemoveLocalNetworkResponse). */
+export const RemoveLocalNetworkResponse: $MessageCodec<RemoveLocalNetworkResponse> = $messageCodec(schema, 'tsswarm.RemoveLocalNetworkResponse');
+
 // ---- services ---------------------------------------------------------------------------------------
 // The gRPC services of every file above, in file order.
 
@@ -3102,7 +3157,7 @@ export type RaftServer = {
 };
 
 /**
- * The local swarm membership of this host (control socket only).
+ * The Swarm service.
  * The gRPC definition: pass it to Server.addService or makeGenericClientConstructor.
  */
 export const SwarmService = {
@@ -3111,6 +3166,9 @@ export const SwarmService = {
   join: $grpcMethod('tsswarm.Swarm', 'Join', SwarmJoinRequest, SwarmJoinResponse, false, false),
   leave: $grpcMethod('tsswarm.Swarm', 'Leave', SwarmLeaveRequest, SwarmLeaveResponse, false, false),
   info: $grpcMethod('tsswarm.Swarm', 'Info', SwarmInfoRequest, SwarmInfo, false, false),
+  createLocalNetwork: $grpcMethod('tsswarm.Swarm', 'CreateLocalNetwork', CreateLocalNetworkRequest, CreateLocalNetworkResponse, false, false),
+  listLocalNetworks: $grpcMethod('tsswarm.Swarm', 'ListLocalNetworks', ListLocalNetworksRequest, ListLocalNetworksResponse, false, false),
+  removeLocalNetwork: $grpcMethod('tsswarm.Swarm', 'RemoveLocalNetwork', RemoveLocalNetworkRequest, RemoveLocalNetworkResponse, false, false),
 };
 /** A server implementation of the Swarm service: one grpc-js handler per rpc. */
 export type SwarmServer = {
@@ -3119,4 +3177,7 @@ export type SwarmServer = {
   join: $handleUnaryCall<SwarmJoinRequest, SwarmJoinResponse>;
   leave: $handleUnaryCall<SwarmLeaveRequest, SwarmLeaveResponse>;
   info: $handleUnaryCall<SwarmInfoRequest, SwarmInfo>;
+  createLocalNetwork: $handleUnaryCall<CreateLocalNetworkRequest, CreateLocalNetworkResponse>;
+  listLocalNetworks: $handleUnaryCall<ListLocalNetworksRequest, ListLocalNetworksResponse>;
+  removeLocalNetwork: $handleUnaryCall<RemoveLocalNetworkRequest, RemoveLocalNetworkResponse>;
 };

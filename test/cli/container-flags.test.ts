@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createRequest, envEntries, parseMount, parseVolume } from '../../cli/container-flags.js';
+import { createRequest, envEntries, networkConfigs, parseMount, parseVolume } from '../../cli/container-flags.js';
 
 t.test('run flags become an engine request', async (t) => {
   const r = createRequest('busybox', ['sh', '-c', 'echo'], { name: 'web', env: ['A=1', 'HOME'], memory: '64m', cpus: '0.5', pidsLimit: '20', rm: true, label: ['tier=front', 'flag'], stopTimeout: '3', entrypoint: '' }, { HOME: '/root' });
@@ -76,4 +76,34 @@ t.test('--mount: bind, tmpfs and volume with docker\'s fields', async (t) => {
   t.throws(() => parseMount('type=volume,source=v1,target=/x,volume-opt==x'), { message: /want KEY=VALUE/ });
   t.throws(() => parseMount('type=volume,source=v1,target=/x,volume-nocopy=maybe'), { message: /use true or false/ });
   t.throws(() => parseMount('type=volume,source=v1,target=/x,"volume-opt=o=a'), { message: /unterminated quote/ });
+});
+
+t.test('--network and --network-alias: attachable swarm networks, aliases on each', async (t) => {
+  t.same(networkConfigs([], []), [], 'no --network: none');
+  t.same(networkConfigs(['none'], []), [], '--network none is the default');
+  t.same(networkConfigs(['front', 'back'], ['db', 'primary']), [
+    { target: 'front', aliases: ['db', 'primary'] },
+    { target: 'back', aliases: ['db', 'primary'] },
+  ]);
+  t.same(createRequest('busybox', [], { network: ['front'], networkAlias: ['www'] }, {}).networks, [{ target: 'front', aliases: ['www'] }], 'run passes them in the request');
+  t.same(createRequest('busybox', [], {}, {}).networks, [], 'and none without --network');
+});
+
+t.test('--network and --network-alias refusals', async (t) => {
+  for (const n of ['host', 'bridge', 'default']) {
+    t.throws(() => networkConfigs([n], []), {
+      code: 'EINVAL',
+      message: `--network ${n} is not supported: use an attachable swarm network (tsswarm network create --attachable NAME) or leave --network out`,
+    });
+  }
+  t.throws(() => networkConfigs(['none', 'front'], []), { code: 'EINVAL', message: '--network none cannot be combined with other networks' });
+  t.throws(() => networkConfigs([''], []), { code: 'EINVAL', message: '--network needs a network name or ID' });
+  t.throws(() => networkConfigs(['front', 'front'], []), { code: 'EINVAL', message: 'a network is named twice in --network' });
+  t.throws(() => networkConfigs([], ['www']), { code: 'EINVAL', message: '--network-alias needs --network' });
+  t.throws(() => networkConfigs(['none'], ['www']), { code: 'EINVAL', message: '--network-alias needs --network' }, 'none has no DNS');
+  for (const bad of ['-www', 'a b', 'web/1', 'x'.repeat(64), '']) {
+    t.throws(() => networkConfigs(['front'], [bad]), { code: 'EINVAL', message: `--network-alias ${JSON.stringify(bad)} is not a valid DNS name` });
+  }
+  t.same(networkConfigs(['front'], ['x'.repeat(63), 'a_b.c-d'])[0]?.aliases, ['x'.repeat(63), 'a_b.c-d'], 'up to 63 letters, digits, ".", "-", "_"');
+  t.throws(() => createRequest('busybox', [], { network: ['host'] }, {}), { code: 'EINVAL', message: /--network host is not supported/ }, 'run refuses before anything is sent');
 });

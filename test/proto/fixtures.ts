@@ -469,6 +469,7 @@ const viewNetwork = fixture(p.NetworkViewNetwork, {
   internal: true,
   encrypted: true,
   ingress: true,
+  local: true,
 });
 const viewEndpoint = fixture(p.NetworkViewEndpoint, {
   id: `${taskId}.${networkId}`,
@@ -715,6 +716,12 @@ fixture(p.SwarmInfoRequest, {});
 fixture(p.ResolveImageRequest, { image: 'busybox:1.36' });
 fixture(p.ResolveImageResponse, { image: 'busybox:1.36@sha256:' + 'a'.repeat(64), warning: 'registry unreachable' });
 const remoteManager = fixture(p.RemoteManager, { nodeId: 'n1', addr: '198.18.0.1:2377' });
+fixture(p.CreateLocalNetworkRequest, { spec: networkSpec });
+fixture(p.CreateLocalNetworkResponse, { network });
+fixture(p.ListLocalNetworksRequest, {});
+fixture(p.ListLocalNetworksResponse, { networks: [network] });
+fixture(p.RemoveLocalNetworkRequest, { ref: 'mynet' });
+fixture(p.RemoveLocalNetworkResponse, {});
 fixture(p.SwarmInfo, {
   state: p.LocalNodeState.ERROR,
   nodeId: 'n2',

@@ -32,6 +32,8 @@ interface Waiter {
 /** The set of attachment tasks assigned to this node, and who waits for which. */
 export class AttachmentTasks {
   private readonly tasks = new Map<string, Task>();
+  /** When each task first reached this node (this node's clock). */
+  private readonly arrived = new Map<string, number>();
   private readonly waiters = new Map<string, Waiter[]>();
 
   constructor(
@@ -49,9 +51,15 @@ export class AttachmentTasks {
     return [...this.tasks.keys()];
   }
 
+  /** When the task first reached this node (ms, this node's clock); undefined when it is not here. */
+  arrivedAt(taskId: string): number | undefined {
+    return this.arrived.get(taskId);
+  }
+
   /** A task of the assignments (added or changed). */
   update(task: Task): void {
     this.tasks.set(task.id, task);
+    if (!this.arrived.has(task.id)) this.arrived.set(task.id, this.now());
     if (!allocated(task)) return;
     const waiting = this.waiters.get(task.id) ?? [];
     this.waiters.delete(task.id);
@@ -64,6 +72,7 @@ export class AttachmentTasks {
   /** A task that left the assignments: its waiters fail. */
   remove(taskId: string): void {
     this.tasks.delete(taskId);
+    this.arrived.delete(taskId);
     const waiting = this.waiters.get(taskId) ?? [];
     this.waiters.delete(taskId);
     for (const w of waiting) {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { vxlanIdOption } from '../../../manager/allocator/allocator.js';
-import { PublishMode, PortProtocol, TaskState, type Network } from '../../../proto/index.js';
-import { cluster } from '../leader-loops-fixture.js';
+import { Network as NetworkCodec, PublishMode, PortProtocol, Task, TaskState, type Network } from '../../../proto/index.js';
+import { cluster, type Fixture } from '../leader-loops-fixture.js';
 
 function ingressOf(networks: readonly Network[]): Network | undefined {
   return networks.find((n) => n.spec?.ingress === true);
@@ -131,5 +131,74 @@ t.test('every node gets its own address on the ingress network, recorded in its 
   const after = Object.values(reserved());
   t.equal(new Set([...after, ...taken.slice(3)]).size, after.length + 2, 'no address handed out twice');
   t.equal(reserved()['node:n1'], '10.0.0.2/24', 'kept');
+  f.loops.stop();
+});
+
+/** A standalone container's attachment task, as the dispatcher's AttachNetwork makes it. */
+async function addAttachment(f: Fixture, id: string, nodeId: string, networks: Array<{ target: string; aliases?: string[] }>): Promise<void> {
+  await f.store.update((tx) =>
+    tx.create(
+      'task',
+      Task.create({
+        id,
+        nodeId,
+        desiredState: TaskState.RUNNING,
+        status: { state: TaskState.NEW, message: 'created' },
+        annotations: { name: `ctr-${id}` },
+        spec: { attachment: { containerId: `c${id}` }, networks: networks.map((n) => ({ target: n.target, aliases: n.aliases ?? [], addresses: [], driverAttachmentOpts: {} })) },
+      }),
+    ),
+  );
+}
+
+t.test("a standalone container's attachment task (no service) gets an address on each of its networks, then PENDING", async (t) => {
+  const f = await cluster(1);
+  const front = f.newId();
+  await f.store.update((tx) => tx.create('network', NetworkCodec.create({ id: front, spec: { annotations: { name: 'front' }, driver: { name: 'overlay' }, attachable: true, ipam: { configs: [{ subnet: '10.50.0.0/29' }] } } })));
+  const back = await f.addNetwork('back');
+  await f.settle();
+  const states: TaskState[] = [];
+  const watcher = f.memory.watch((e) => e.object.kind === 'task' && e.object.value.id === 'att1');
+  t.teardown(() => watcher.close());
+  void (async () => {
+    for (;;) {
+      const e = await watcher.next().catch(() => undefined);
+      if (e === undefined) return;
+      if (e.object.kind === 'task') states.push(e.object.value.status?.state ?? TaskState.NEW);
+    }
+  })();
+  await addAttachment(f, 'att1', 'n1', [{ target: front, aliases: ['db'] }, { target: back }]);
+  await f.settle();
+  const task = f.memory.get('task', 'att1');
+  t.same(
+    task?.networks.map((a) => [a.networkId, a.addresses.join(), a.aliases.join()]),
+    [
+      [front, '10.50.0.2/29', 'db'],
+      [back, '10.0.1.2/24', ''],
+    ],
+    'the first free address of each network (no VIP: no service), aliases kept',
+  );
+  t.equal(task?.endpoint, undefined, 'no service endpoint');
+  t.same(states.slice(0, 3), [TaskState.NEW, TaskState.PENDING, TaskState.ASSIGNED], 'allocated (PENDING), then the scheduler confirmed its node');
+  t.equal(task?.nodeId, 'n1');
+  t.equal(f.memory.get('task', 'att1')?.desiredState, TaskState.RUNNING, 'not shut down as a task without a service');
+
+  // A new leader rebuilds from the store: the attachment's address stays taken.
+  f.loops.stop();
+  f.loops = f.newLoops();
+  f.loops.start();
+  await addAttachment(f, 'att2', 'n1', [{ target: front }]);
+  await f.settle();
+  t.same(f.memory.get('task', 'att2')?.networks.map((a) => a.addresses.join()), ['10.50.0.3/29'], 'a new leader does not hand out the address of att1 again');
+  // Removing the task (DetachNetwork) gives its addresses back: fill the /29 (5 addresses), free one.
+  for (const id of ['att3', 'att4', 'att5']) await addAttachment(f, id, 'n1', [{ target: front }]);
+  await f.settle();
+  const held = (): string[] => f.memory.list('task').flatMap((x) => x.networks.filter((a) => a.networkId === front).flatMap((a) => a.addresses)).sort();
+  t.same(held(), ['10.50.0.2/29', '10.50.0.3/29', '10.50.0.4/29', '10.50.0.5/29', '10.50.0.6/29'], 'the network is full');
+  await f.store.update((tx) => tx.remove('task', 'att1'));
+  await f.settle();
+  await addAttachment(f, 'att6', 'n1', [{ target: front }]);
+  await f.settle();
+  t.same(f.memory.get('task', 'att6')?.networks.map((a) => a.addresses.join()), ['10.50.0.2/29'], "the removed task's address is handed out again");
   f.loops.stop();
 });

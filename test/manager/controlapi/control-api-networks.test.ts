@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { EndpointMode, IPAMFamily, ObjectFilters, TaskState, type DeepPartial, type Network, type Service } from '../../../proto/index.js';
+import { EndpointMode, IPAMFamily, ObjectFilters, TaskState, type DeepPartial, type Network, type Service, type Task } from '../../../proto/index.js';
 import { networkSpec, seed, serviceFixture, serviceSpec, serviceStoreState, task } from './service-helpers.js';
 
 type Fixture = ReturnType<typeof serviceFixture>;
@@ -97,6 +97,28 @@ t.test('RemoveNetwork: refused while in use by a service or a live task', async 
   await f.api.removeNetwork({ networkId: front.id });
   t.equal(f.store.memory.get('network', front.id), undefined, 'removed once nothing uses it');
   await refused(t, f, () => f.api.removeNetwork({ networkId: front.id }), 'ENOTFOUND', `network ${front.id} not found`);
+});
+
+t.test('RemoveNetwork: refused while a standalone container is attached to it', async (t) => {
+  const f = serviceFixture();
+  const front = (await f.api.createNetwork({ spec: networkSpec('front', { attachable: true }) })).network as Network;
+  const back = (await f.api.createNetwork({ spec: networkSpec('back', { attachable: true }) })).network as Network;
+  const attachment = (id: string, name: string, nodeId: string, init: DeepPartial<Task>): Task =>
+    task(id, { nodeId, status: { state: TaskState.NEW }, annotations: { name }, ...init, spec: { attachment: { containerId: `c${id}` }, ...init.spec } });
+  // Asked for (not yet allocated): the network is named in its spec.
+  await seed(f.store, { tasks: [attachment('a1', 'web1', 'node1', { spec: { networks: [{ target: front.id }] } })] });
+  await refused(t, f, () => f.api.removeNetwork({ networkId: front.id }), 'ECONFLICT', 'network front is in use by container web1 on node node1 (remove the container first)');
+  // Allocated: the network is named by the task's addresses.
+  await seed(f.store, { tasks: [attachment('a2', 'db1', 'node2', { networks: [{ networkId: back.id, addresses: ['10.0.1.2/24'] }] })] });
+  await refused(t, f, () => f.api.removeNetwork({ networkId: back.id }), 'ECONFLICT', 'network back is in use by container db1 on node node2 (remove the container first)');
+  // DetachNetwork removed the tasks: the networks go.
+  await f.store.update((tx) => {
+    tx.remove('task', 'a1');
+    tx.remove('task', 'a2');
+  });
+  await f.api.removeNetwork({ networkId: front.id });
+  await f.api.removeNetwork({ networkId: back.id });
+  t.same(f.store.memory.list('network'), [], 'removed once no container uses them');
 });
 
 t.test('RemoveNetwork: the ingress network only while no service publishes through the routing mesh', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TaskState, UpdateOrder, UpdateState, type ServiceSpec } from '../../../proto/index.js';
+import { NodeAvailability, NodeState, Task, TaskState, UpdateOrder, UpdateState, type Node, type ServiceSpec } from '../../../proto/index.js';
 import { cluster, type Fixture } from '../leader-loops-fixture.js';
 
 function image(spec: ServiceSpec, name: string): ServiceSpec {
@@ -184,5 +184,60 @@ t.test('rolling update of a global service: node by node', async (t) => {
   ]);
   await f.settle(5_100, 100);
   t.equal(f.memory.get('service', svc)?.updateStatus?.state, UpdateState.COMPLETED);
+  f.loops.stop();
+});
+
+/** A standalone container's attachment task on `nodeId`, as the dispatcher's AttachNetwork makes it. */
+async function addAttachment(f: Fixture, id: string, nodeId: string): Promise<void> {
+  await f.store.update((tx) =>
+    tx.create('task', Task.create({ id, nodeId, desiredState: TaskState.RUNNING, status: { state: TaskState.NEW }, spec: { attachment: { containerId: `c${id}` } } })),
+  );
+}
+
+t.test("standalone containers' attachment tasks (no service) are not shut down as orphans", async (t) => {
+  const f = await cluster(2);
+  await addAttachment(f, 'a1', 'n1');
+  await addAttachment(f, 'a2', 'n2');
+  const svc = await f.createService('web', { replicated: { replicas: 1 } });
+  await converge(f);
+  for (const id of ['a1', 'a2']) {
+    const x = f.memory.get('task', id);
+    t.equal(x?.desiredState, TaskState.RUNNING, `${id} still wanted`);
+    t.equal(x?.status?.state, TaskState.RUNNING, `${id} running on its node`);
+  }
+  // A drained node keeps its standalone containers (drain moves service tasks only).
+  await f.store.update((tx) => {
+    const n = tx.get('node', 'n1') as Node;
+    tx.update('node', { ...n, spec: { ...(n.spec as NonNullable<Node['spec']>), availability: NodeAvailability.DRAIN } });
+  });
+  await converge(f);
+  t.equal(f.memory.get('task', 'a1')?.desiredState, TaskState.RUNNING, 'kept on a drained node');
+  t.same(f.up(svc).map((x) => x.nodeId), ['n2'], 'while the service task runs elsewhere');
+  // A node going down is not a node removed: its containers may come back with it.
+  await f.setNodeState('n2', NodeState.DOWN);
+  await f.settle(1_000, 100);
+  t.equal(f.memory.get('task', 'a2')?.desiredState, TaskState.RUNNING, 'kept while its node is down');
+  f.loops.stop();
+});
+
+t.test('attachment tasks of nodes removed from the cluster, and finished ones, are removed', async (t) => {
+  const f = await cluster(3);
+  await addAttachment(f, 'a1', 'n1');
+  await addAttachment(f, 'a2', 'n2');
+  await addAttachment(f, 'a3', 'n3');
+  await converge(f);
+  t.equal(f.memory.list('task').length, 3);
+  await f.store.update((tx) => tx.remove('node', 'n2'));
+  await f.settle();
+  t.equal(f.memory.get('task', 'a2'), undefined, 'the attachment of the removed node is gone');
+  t.ok(f.memory.get('task', 'a1'), 'the others stay');
+  t.ok(f.memory.get('task', 'a3'));
+  await f.store.update((tx) => {
+    const x = tx.get('task', 'a3') as Task;
+    tx.update('task', { ...x, status: { ...x.status, state: TaskState.COMPLETE, message: 'detached', err: '' } });
+  });
+  await f.settle();
+  t.equal(f.memory.get('task', 'a3'), undefined, 'a finished attachment is gone');
+  t.equal(f.memory.get('task', 'a1')?.status?.state, TaskState.RUNNING, 'the live one stays');
   f.loops.stop();
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { unplacedRetryIntervalMs } from '../../../manager/scheduler/scheduler-loop.js';
-import { NodeAvailability, NodeState, TaskState } from '../../../proto/index.js';
+import { NodeAvailability, NodeState, Task, TaskState } from '../../../proto/index.js';
 import { cluster } from '../leader-loops-fixture.js';
 
 t.test('an impossible constraint: tasks stay PENDING with the reason, and are placed once a node fits', async (t) => {
@@ -65,5 +65,32 @@ t.test('global service: one task per node, checked against that node', async (t)
   await f.addNode('n3');
   await f.settle();
   t.equal(f.tasksOf(svc).filter((x) => x.nodeId === 'n3' && x.status?.state === TaskState.ASSIGNED).length, 1, 'a new node gets one');
+  f.loops.stop();
+});
+
+t.test("a standalone container's attachment task is ASSIGNED to its own node, even a drained or paused one", async (t) => {
+  const f = await cluster(0);
+  await f.addNode('drained', { availability: NodeAvailability.DRAIN });
+  await f.addNode('paused', { availability: NodeAvailability.PAUSE });
+  const attachment = (id: string, nodeId: string): Task =>
+    Task.create({ id, nodeId, desiredState: TaskState.RUNNING, status: { state: TaskState.NEW }, spec: { attachment: { containerId: `c${id}` } } });
+  await f.store.update((tx) => {
+    tx.create('task', attachment('a1', 'drained'));
+    tx.create('task', attachment('a2', 'paused'));
+  });
+  const svc = await f.createService('web', { replicated: { replicas: 1 } });
+  await f.settle();
+  t.same(
+    ['a1', 'a2'].map((id) => {
+      const x = f.memory.get('task', id);
+      return [x?.nodeId, x?.status?.state, x?.status?.err, x?.placementReason];
+    }),
+    [
+      ['drained', TaskState.ASSIGNED, '', 'the node of the standalone container'],
+      ['paused', TaskState.ASSIGNED, '', 'the node of the standalone container'],
+    ],
+    'the container already runs there',
+  );
+  t.same(f.tasksOf(svc).map((x) => [x.nodeId, x.status?.state]), [['', TaskState.PENDING]], 'a service task does not go to those nodes');
   f.loops.stop();
 });

@@ -1,6 +1,10 @@
 /**
- * Standalone containers on attachable overlays (`container run --network`) in a 2-host lab (h1
- * manager, h2 worker): a container on h2 reaches a service task on h1 by the service's name and
+ * Standalone containers on networks (`container run --network`) in a 2-host lab (h1 manager, h2
+ * worker). This host's bridge networks (`network create -d bridge`): containers on one network
+ * reach each other by name and alias and the other lab host through NAT, an `--internal` one
+ * reaches nothing outside, two networks cannot reach each other, MTU 1500; a tsswarmd restart
+ * keeps their interfaces (same devices); removing everything leaves no device or namespace; bad
+ * input is refused in one line. Attachable overlays: a container on h2 reaches a service task on h1 by the service's name and
  * VIP, the task reaches the container by its name and alias, `node ps` lists the attachment;
  * the attachment of a container removed while the managers were down is given back once they are
  * up; the container keeps its network across a tsswarmd restart; removing the network is refused
@@ -18,7 +22,7 @@ import { eventually } from '../helpers/eventually.js';
 import { labCli, runningTasks } from '../helpers/lab-services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-const labName = `att${process.pid % 100_000}`;
+const labName = `cnet${process.pid % 100_000}`;
 let record: LabRecord;
 const { host, on, tasks } = labCli(() => record);
 
@@ -164,4 +168,74 @@ t.test('the container keeps its network across a tsswarmd restart; removing it r
 
   const netRm = await eventually('appnet can go now', () => on('h1', 'network', 'rm', 'appnet'), (r) => r.code === 0, 20_000);
   t.equal(netRm.value.code, 0, netRm.value.stderr);
+});
+
+/** Interfaces netd made in a host's namespace (bridges and veths), with their index. */
+function netdDevices(hostName: string): Promise<string[]> {
+  return new Promise((resolve) => {
+    execFile('ip', ['-n', host(hostName).netns, '-o', 'link'], { timeout: 5_000 }, (err, stdout) => {
+      resolve(err ? [] : stdout.split('\n').map((l) => /^(\d+): (ts[bve]-[^:@]+)/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => `${m[1]}:${m[2]}`).sort());
+    });
+  });
+}
+
+t.test("this host's bridge networks: names, NAT, isolation, internal, restart, removal", async (t) => {
+  const before = await netdDevices('h2');
+  for (const args of [['mynet'], ['--subnet', '192.168.50.0/24', '--internal', 'inner']]) {
+    const r = await on('h2', 'network', 'create', '-d', 'bridge', ...args);
+    t.equal(r.code, 0, r.stderr);
+  }
+  const ls = await on('h2', 'network', 'ls', '--format', '{{.Name}}|{{.Driver}}|{{.Scope}}');
+  t.same(ls.stdout.split('\n').filter((l) => l !== ''), ['inner|bridge|local', 'mynet|bridge|local'], 'network ls on the worker: its own networks, scope local');
+  const onManager = await on('h1', 'network', 'ls', '--format', '{{.Name}}');
+  t.notOk(onManager.stdout.split('\n').includes('mynet'), "another host does not list h2's network");
+
+  for (const args of [['--name', 'b1', '--network', 'mynet'], ['--name', 'b2', '--network', 'mynet', '--network-alias', 'bee'], ['--name', 'i1', '--network', 'inner']]) {
+    const r = await on('h2', 'container', 'run', '-d', ...args, 'busybox', 'sleep', '600');
+    t.equal(r.code, 0, r.stderr);
+  }
+  t.match(await inContainer('h2', 'b1', "ip -4 -o addr show eth0 | awk '{print $4}'"), /^172\.18\.0\.\d+\/16$/, "an address from docker's first local pool");
+  t.equal(await inContainer('h2', 'b1', 'cat /sys/class/net/eth0/mtu'), '1500', 'MTU 1500 (no encapsulation)');
+  t.match(await inContainer('h2', 'b1', 'cat /etc/resolv.conf'), /^nameserver 172\.18\.0\.1$/m, "the network's DNS");
+  for (const name of ['b2', 'bee']) t.match(await inContainer('h2', 'b1', `ping -c 1 -W 2 ${name}`), / 0% packet loss/, `b1 reaches ${name} by name`);
+  const h1 = host('h1').address;
+  t.match(await inContainer('h2', 'b1', `ping -c 1 -W 2 ${h1}`), / 0% packet loss/, 'b1 reaches the other lab host through NAT');
+  t.notMatch(await inContainer('h2', 'i1', `ping -c 1 -W 1 ${h1} 2>&1; true`), / 0% packet loss/, 'the internal network reaches no other host');
+  const b1 = (await inContainer('h2', 'b1', "ip -4 -o addr show eth0 | awk '{print $4}'")).split('/')[0] as string;
+  t.notMatch(await inContainer('h2', 'i1', `ping -c 1 -W 1 ${b1} 2>&1; true`), / 0% packet loss/, 'one bridge network cannot reach another');
+
+  const mixed = await on('h2', 'container', 'run', '-d', '--name', 'mixed', '--network', 'mynet', '--network', 'appnet', 'busybox', 'true');
+  t.not(mixed.code, 0, 'bridge and swarm networks at once are refused');
+  t.match(mixed.stderr, /either this host's bridge networks \(mynet\) or swarm networks/);
+  const inUse = await on('h2', 'network', 'rm', 'mynet');
+  t.not(inUse.code, 0);
+  t.match(inUse.stderr, /network mynet is in use by container b1/);
+  const bad: Array<[string[], RegExp]> = [
+    [['-d', 'macvlan', 'x'], /"macvlan" is not supported/],
+    [['-d', 'bridge', '--attachable', 'x'], /--attachable is for overlay networks/],
+    [['-d', 'bridge', '--subnet', '10.5.0.0/31', 'x'], /too small/],
+    [['-d', 'bridge', 'bridge'], /pre-defined network/],
+    [['-d', 'bridge', '--opt', 'encrypted', 'x'], /cannot be encrypted/],
+    [['-d', 'bridge', 'mynet'], /already exists/],
+  ];
+  for (const [args, message] of bad) {
+    const r = await on('h2', 'network', 'create', ...args);
+    t.not(r.code, 0, args.join(' '));
+    t.match(r.stderr, message, r.stderr.trim());
+  }
+
+  const made = await netdDevices('h2');
+  await stopHostDaemon(host('h2'));
+  await startHostDaemon(host('h2'));
+  await eventually('h2 back', () => on('h1', 'node', 'ls', '--format', '{{.Hostname}}|{{.Status}}'), (r) => r.stdout.includes('h2|Ready'), 30_000);
+  const again = await eventually('b1 reaches bee after the restart', () => inContainer('h2', 'b1', 'ping -c 1 -W 2 bee'), (out) => out.includes(' 0% packet loss'), 15_000);
+  t.ok(again.value.includes(' 0% packet loss'));
+  t.same(await netdDevices('h2'), made, 'the same devices (same indexes): nothing was remade');
+
+  for (const c of ['b1', 'b2', 'i1']) t.equal((await on('h2', 'container', 'rm', '-f', c)).code, 0);
+  const rm = await on('h2', 'network', 'rm', 'mynet', 'inner');
+  t.equal(rm.code, 0, rm.stderr);
+  await eventually('every device gone', () => netdDevices('h2'), (devices) => devices.join() === before.join(), 10_000);
+  t.same(await taskNamespaces('h2'), [], 'no namespace left');
+  t.equal((await on('h2', 'network', 'ls', '-q')).stdout, '', 'no network left');
 });

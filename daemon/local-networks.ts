@@ -1,0 +1,273 @@
+/**
+ * One-host networks of the local `bridge` driver (`network create -d bridge NAME`, docker's
+ * user-defined bridge networks): made and kept by this host's daemon, not the managers, for its
+ * standalone containers (`container run --network NAME`). A network is a bridge with the gateway
+ * address and no VXLAN device (netd's plan, `local: true`); its containers reach each other and,
+ * unless `--internal`, the outside through the host's NAT, and find each other by name through
+ * netd's DNS on the gateway. Subnets come from docker's local pools (172.18.0.0/16 .. 172.31.0.0/16,
+ * then /20s of 192.168.0.0/16), numbers 1..4095 name the bridges (overlays use 4096 up).
+ *
+ * State (networks, their IPAM and every container's attachment) is one JSON file under the data
+ * folder, written whole (temp file + rename) after each change; a request that fails changes
+ * nothing. After a daemon restart the attachments are handed back to netd before its first
+ * reconcile (`restore`), so running containers keep their interfaces.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { Logger } from '../lib/log.js';
+import { Ipam, type IpamState } from '../manager/allocator/ipam.js';
+import { bridgeDriver, validateNetworkSpec } from '../manager/controlapi/network-spec.js';
+import { resolveNetwork } from '../manager/controlapi/resolve-named.js';
+import { IPAMFamily, Network, Task, type NetworkAttachmentConfig, type NetworkSpec } from '../proto/index.js';
+import { timestampFromMs } from '../proto/time.js';
+import type { JoinedNetworks } from '../worker/engine/container-networks.js';
+import type { TaskNetworks } from '../worker/tasks/ports.js';
+
+/** docker's local address pools, in order. */
+export const localPools = [
+  { base: '172.18.0.0/15', size: 16 },
+  { base: '172.20.0.0/14', size: 16 },
+  { base: '172.24.0.0/13', size: 16 },
+  { base: '192.168.0.0/16', size: 20 },
+] as const;
+/** Most local networks on one host (one bridge number each). */
+export const maxLocalNetworks = 4095;
+/** Attachment IDs of local networks start with this (swarm attachments are task IDs). */
+export const localAttachmentPrefix = 'local-';
+
+interface NetworkRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly options: Readonly<Record<string, string>>;
+  readonly internal: boolean;
+  readonly createdAtMs: number;
+}
+
+interface AttachmentRecord {
+  readonly id: string;
+  readonly containerId: string;
+  readonly name: string;
+  readonly aliases: readonly string[];
+  /** networkId → address (without prefix). */
+  readonly addresses: Readonly<Record<string, string>>;
+}
+
+interface FileState {
+  readonly version: 1;
+  readonly ipam: IpamState;
+  readonly networks: readonly NetworkRecord[];
+  readonly attachments: readonly AttachmentRecord[];
+}
+
+/** True when `target` names a local network (exact ID, name or unique ID prefix) among `networks`. */
+function findLocal(networks: readonly Network[], target: string): Network | undefined {
+  try {
+    return resolveNetwork(networks, target);
+  } catch (err) {
+    if (isTsswarmError(err, ErrorCode.NOT_FOUND)) return undefined;
+    throw err;
+  }
+}
+
+/** The local networks of this host. */
+export class LocalNetworks {
+  private ipam: Ipam;
+  private networks: NetworkRecord[];
+  private attachments: AttachmentRecord[];
+  private busy: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly file: string,
+    state: FileState | undefined,
+    private readonly log: Logger,
+  ) {
+    this.ipam = state === undefined ? Ipam.create({ pools: [...localPools], vniMin: 1, vniMax: maxLocalNetworks }) : Ipam.fromJSON(state.ipam);
+    this.networks = [...(state?.networks ?? [])];
+    this.attachments = [...(state?.attachments ?? [])];
+  }
+
+  /** Loads DATA/local-networks.json (none yet: no networks). CORRUPT when it cannot be read. */
+  static async open(dataDir: string, log: Logger): Promise<LocalNetworks> {
+    const file = join(dataDir, 'local-networks.json');
+    let text: string | undefined;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    let state: FileState | undefined;
+    if (text !== undefined) {
+      try {
+        state = JSON.parse(text) as FileState;
+        if (state.version !== 1) throw new Error(`unknown version ${String(state.version)}`);
+      } catch (err) {
+        throw new TsswarmError(ErrorCode.CORRUPT, `cannot read the local networks in ${file}: ${errorMessage(err)}`);
+      }
+    }
+    return new LocalNetworks(file, state, log);
+  }
+
+  /** Every local network, as Network objects (driver bridge, scope local), by name. */
+  list(): Network[] {
+    return this.networks.map((r) => this.networkOf(r)).sort((a, b) => ((a.spec?.annotations?.name ?? '') < (b.spec?.annotations?.name ?? '') ? -1 : 1));
+  }
+
+  /** True when some target of `configs` is a local network. */
+  isLocal(target: string): boolean {
+    return findLocal(this.list(), target) !== undefined;
+  }
+
+  /** `network create -d bridge`: checks the spec, allocates a subnet and number, saves. */
+  create(spec: NetworkSpec | undefined): Promise<Network> {
+    return this.serial(async () => {
+      const checked = validateNetworkSpec(spec, bridgeDriver);
+      const name = checked.annotations?.name ?? '';
+      if (this.networks.some((n) => n.name === name)) throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `network with name ${name} already exists`);
+      if (this.networks.length >= maxLocalNetworks) throw new TsswarmError(ErrorCode.QUEUE_FULL, `this host already has ${maxLocalNetworks} local networks`);
+      const config = checked.ipam?.configs[0];
+      const id = newId();
+      const ipam = Ipam.fromJSON(this.ipam.toJSON());
+      ipam.allocateNetwork({
+        id,
+        ...(config?.subnet ? { subnet: config.subnet } : {}),
+        ...(config?.gateway ? { gateway: config.gateway } : {}),
+        ...(config?.ipRange ? { ipRange: config.ipRange } : {}),
+      });
+      const record: NetworkRecord = { id, name, labels: { ...(checked.annotations?.labels ?? {}) }, options: { ...(checked.driver?.options ?? {}) }, internal: checked.internal, createdAtMs: Date.now() };
+      await this.save(ipam, [...this.networks, record], this.attachments);
+      this.log.info({ network: id, name, subnet: ipam.network(id).subnet }, 'local network created');
+      return this.networkOf(record);
+    });
+  }
+
+  /** `network rm` of a local network: refused while a container is on it. */
+  remove(ref: string): Promise<void> {
+    return this.serial(async () => {
+      const network = resolveNetwork(this.list(), ref);
+      const user = this.attachments.find((a) => Object.hasOwn(a.addresses, network.id));
+      if (user !== undefined) {
+        throw new TsswarmError(ErrorCode.CONFLICT, `network ${network.spec?.annotations?.name ?? network.id} is in use by container ${user.name} (remove the container first)`);
+      }
+      const ipam = Ipam.fromJSON(this.ipam.toJSON());
+      ipam.releaseNetwork(network.id);
+      await this.save(ipam, this.networks.filter((n) => n.id !== network.id), this.attachments);
+      this.log.info({ network: network.id }, 'local network removed');
+    });
+  }
+
+  /**
+   * Joins container `containerId` to local networks through netd: an address on each, one
+   * namespace with an interface per network. Undone when anything fails.
+   */
+  join(netd: TaskNetworks, containerId: string, name: string, configs: readonly NetworkAttachmentConfig[]): Promise<JoinedNetworks> {
+    return this.serial(async () => {
+      const all = this.list();
+      const networks = configs.map((c) => resolveNetwork(all, c.target));
+      if (new Set(networks.map((n) => n.id)).size !== networks.length) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'a network is named twice');
+      const id = `${localAttachmentPrefix}${containerId}`;
+      const ipam = Ipam.fromJSON(this.ipam.toJSON());
+      const addresses: Record<string, string> = {};
+      for (const n of networks) addresses[n.id] = ipam.allocateAddress(n.id, id);
+      const record: AttachmentRecord = { id, containerId, name, aliases: [...new Set(configs.flatMap((c) => c.aliases))], addresses };
+      await this.save(ipam, this.networks, [...this.attachments.filter((a) => a.id !== id), record]);
+      try {
+        const netnsPath = await netd.attach(this.taskOf(record), this.networkMap());
+        if (netnsPath === undefined) throw new TsswarmError(ErrorCode.EXTERNAL, `netd made no network namespace for container ${name}`);
+        return { netnsPath, dnsServers: [...new Set(networks.map(gatewayOf))], attachmentId: id };
+      } catch (err) {
+        await netd.detach(this.taskOf(record)).catch(() => undefined);
+        await this.forget(id).catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /** Gives back a container's local attachment: its namespace and addresses. Idempotent. */
+  leave(netd: TaskNetworks | undefined, attachmentId: string): Promise<void> {
+    return this.serial(async () => {
+      const record = this.attachments.find((a) => a.id === attachmentId);
+      await netd?.detach(Task.create({ id: attachmentId }));
+      if (record !== undefined) await this.forget(attachmentId);
+    });
+  }
+
+  /**
+   * After a restart: hands every attachment whose container still exists back to netd (before its
+   * first reconcile), and gives back those of containers that are gone.
+   */
+  restore(netd: { adopt(task: Task, networks: ReadonlyMap<string, Network>): boolean; detach(task: Task): Promise<void> }, containerIds: ReadonlySet<string>): Promise<void> {
+    return this.serial(async () => {
+      for (const record of [...this.attachments]) {
+        if (containerIds.has(record.containerId) && netd.adopt(this.taskOf(record), this.networkMap())) continue;
+        await netd.detach(Task.create({ id: record.id })).catch(() => undefined);
+        await this.forget(record.id);
+        this.log.info({ container: record.containerId }, 'gave back the local network addresses of a container that is gone');
+      }
+    });
+  }
+
+  private async forget(attachmentId: string): Promise<void> {
+    const record = this.attachments.find((a) => a.id === attachmentId);
+    if (record === undefined) return;
+    const ipam = Ipam.fromJSON(this.ipam.toJSON());
+    for (const [networkId, address] of Object.entries(record.addresses)) {
+      if (ipam.networkIds().includes(networkId)) ipam.releaseAddress(networkId, address);
+    }
+    await this.save(ipam, this.networks, this.attachments.filter((a) => a.id !== attachmentId));
+  }
+
+  private networkMap(): Map<string, Network> {
+    return new Map(this.list().map((n) => [n.id, n]));
+  }
+
+  /** The attachment as a task netd can attach (its ID names the namespace). */
+  private taskOf(record: AttachmentRecord): Task {
+    return Task.create({
+      id: record.id,
+      annotations: { name: record.name, labels: {} },
+      networks: Object.entries(record.addresses).map(([networkId, address]) => ({
+        networkId,
+        addresses: [`${address}/${this.ipam.network(networkId).prefix}`],
+        aliases: [...record.aliases],
+        driverAttachmentOpts: {},
+      })),
+    });
+  }
+
+  private networkOf(r: NetworkRecord): Network {
+    const a = this.ipam.network(r.id);
+    const ipam = { driver: { name: 'default', options: {} }, configs: [{ subnet: a.subnet, gateway: a.gateway, ipRange: a.ipRange === a.subnet ? '' : a.ipRange, family: IPAMFamily.IPV4, reserved: {} }] };
+    return Network.create({
+      id: r.id,
+      meta: { createdAt: timestampFromMs(r.createdAtMs), updatedAt: timestampFromMs(r.createdAtMs) },
+      spec: { annotations: { name: r.name, labels: { ...r.labels } }, driver: { name: bridgeDriver, options: { ...r.options } }, internal: r.internal, attachable: true, ipam },
+      driverState: { name: bridgeDriver, options: {} },
+      ipam,
+      vni: a.vni,
+    });
+  }
+
+  private async save(ipam: Ipam, networks: NetworkRecord[], attachments: AttachmentRecord[]): Promise<void> {
+    const state: FileState = { version: 1, ipam: ipam.toJSON(), networks, attachments };
+    const tmp = `${this.file}.tmp`;
+    await writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
+    await rename(tmp, this.file);
+    this.ipam = ipam;
+    this.networks = networks;
+    this.attachments = attachments;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.busy.then(fn, fn);
+    this.busy = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** A network's gateway address (without prefix). */
+function gatewayOf(n: Network): string {
+  return (n.ipam?.configs[0]?.gateway ?? '').split('/')[0] ?? '';
+}
