@@ -115,6 +115,11 @@ export class LocalNetworks {
     return this.networks.map((r) => this.networkOf(r)).sort((a, b) => ((a.spec?.annotations?.name ?? '') < (b.spec?.annotations?.name ?? '') ? -1 : 1));
   }
 
+  /** True while some container is on a local network. */
+  hasAttachments(): boolean {
+    return this.attachments.length > 0;
+  }
+
   /** True when some target of `configs` is a local network. */
   isLocal(target: string): boolean {
     return findLocal(this.list(), target) !== undefined;

@@ -33,6 +33,7 @@ import {
   NodeRole,
   NodeState as ObservedNodeState,
   RaftService,
+  Task,
   type ClusterSpec,
   type NodeDescription,
   type SwarmInfo,
@@ -51,7 +52,7 @@ import type { LocalNetworks } from './local-networks.js';
 import type { ContainerNetworks } from '../worker/engine/container-networks.js';
 import { RejectingTaskWorker } from './rejecting-task-worker.js';
 import { TaskExecutor, type TaskEngine, type TaskImages, type TaskNetworks } from '../worker/tasks/index.js';
-import { startHostAgent, type HostAgent, type HostPlace } from '../netd/index.js';
+import { localOnlyView, startHostAgent, type HostAgent, type HostPlace } from '../netd/index.js';
 import type { TaskLogSource, TaskWorker } from '../worker/agent/index.js';
 
 /** Longest wait for a new single-member raft group to elect itself at init. */
@@ -105,6 +106,8 @@ export class SwarmNode {
   private executor: TaskExecutor | undefined;
   /** netd, started with the first role (it needs the advertise address); outlives the roles too. */
   private netd: Promise<HostAgent> | undefined;
+  /** What netd runs for: the advertise address it was started with, or 'local' outside a swarm. */
+  private netdMode: string | undefined;
   /** Standalone containers' swarm networks (the engine's hook), once the daemon asked for it. */
   private attachments: SwarmContainerNetworks | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -128,6 +131,9 @@ export class SwarmNode {
         node.error = errorMessage(err);
         options.log.error(`could not take up the swarm roles: ${node.error}`);
       }
+    } else if (options.localNetworks?.hasAttachments() === true) {
+      // Outside a swarm, containers on the host's bridge networks still need netd.
+      await node.ensureNetd()?.catch(() => undefined);
     }
     return node;
   }
@@ -300,15 +306,22 @@ export class SwarmNode {
       const manager = this.managerRole;
       if (manager && manager.raft.memberStatus().filter((m) => m.voter).length > 1) await this.leaveRaft(manager);
       await this.stopRoles();
-      // As docker does, a node that leaves removes its swarm tasks' containers.
+      // As docker does, a node that leaves removes its swarm tasks' containers; standalone
+      // containers lose their swarm networks.
+      const attachments = this.executor?.attachments.ids() ?? [];
       await this.executor?.removeAll();
+      const netd = await this.netd?.catch(() => undefined);
+      for (const id of attachments) await netd?.detach(Task.create({ id })).catch(() => undefined);
       await this.executor?.close();
       this.executor = undefined;
-      await this.stopNetd(true);
+      // The host's bridge networks stay for their containers: netd goes on for them alone.
+      const keepLocal = this.options.localNetworks?.hasAttachments() === true;
+      if (!keepLocal) await this.stopNetd(true);
       await removeNodeState(this.options.dataDir);
       this.state = undefined;
       this.tls = undefined;
       this.error = '';
+      if (keepLocal) await this.ensureNetd();
       this.options.log.info({ nodeId: state.nodeId }, 'left the swarm');
     });
   }
@@ -470,7 +483,7 @@ export class SwarmNode {
    * managers' first view can reach it (the agent's view waits for this promise), so no reconcile
    * runs without them.
    */
-  private async startNetd(advertiseAddr: string, place: HostPlace): Promise<HostAgent> {
+  private async startNetd(advertiseAddr: string | undefined, place: HostPlace): Promise<HostAgent> {
     const netd = await startHostAgent({ advertiseAddr, place, log: this.options.log.child({ component: 'netd' }) });
     const { localNetworks, engine } = this.options;
     if (localNetworks !== undefined && engine !== undefined) {
@@ -481,20 +494,41 @@ export class SwarmNode {
         this.options.log.warn(`could not hand the bridge networks' containers back to netd: ${errorMessage(err)}`);
       }
     }
+    // Outside a swarm no managers' view will come: the host's bridge networks are all there is.
+    if (advertiseAddr === undefined) netd.setView(localOnlyView());
     return netd;
+  }
+
+  /**
+   * netd in the mode the node is in: in a swarm, on its advertise address; outside, for the host's
+   * bridge networks only (when the daemon keeps them). A change of mode (init, join, leave) stops
+   * the running netd, leaving the host as it is, and starts one in the new mode, which takes over.
+   * Undefined when this host runs no netd.
+   */
+  private ensureNetd(): Promise<HostAgent> | undefined {
+    const place = this.options.netdPlace;
+    const advertiseAddr = this.state?.advertiseAddr;
+    if (place === undefined || (advertiseAddr === undefined && this.options.localNetworks === undefined)) return undefined;
+    const mode = advertiseAddr ?? 'local';
+    if (this.netd !== undefined && this.netdMode === mode) return this.netd;
+    const previous = this.netd;
+    this.netdMode = mode;
+    this.netd = (async () => {
+      const old = await previous?.catch(() => undefined);
+      await old?.stop({ removeAll: false });
+      return this.startNetd(advertiseAddr, place);
+    })();
+    this.netd.catch((err: unknown) => this.options.log.error(`netd did not start: ${errorMessage(err)}`));
+    return this.netd;
   }
 
   /** netd's task hook: attach waits for netd to be up (it starts in the background). */
   private netdHook(): TaskNetworks | undefined {
-    const place = this.options.netdPlace;
-    const state = this.state;
-    if (place === undefined || state === undefined) return undefined;
-    this.netd ??= this.startNetd(state.advertiseAddr, place);
-    this.netd.catch((err: unknown) => this.options.log.error(`netd did not start: ${errorMessage(err)}`));
-    const netd = this.netd;
+    if (this.ensureNetd() === undefined) return undefined;
+    const current = (): Promise<HostAgent> => this.ensureNetd() ?? Promise.reject(new TsswarmError(ErrorCode.CLOSED, 'netd is not running on this host'));
     return {
-      attach: async (task, networks) => (await netd).attach(task, networks),
-      detach: async (task) => (await netd).detach(task),
+      attach: async (task, networks) => (await current()).attach(task, networks),
+      detach: async (task) => (await current()).detach(task),
     };
   }
 
@@ -590,6 +624,7 @@ export class SwarmNode {
   private async stopNetd(removeAll: boolean): Promise<void> {
     const netd = this.netd;
     this.netd = undefined;
+    this.netdMode = undefined;
     if (netd === undefined) return;
     try {
       await (await netd).stop({ removeAll });

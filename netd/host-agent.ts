@@ -20,7 +20,7 @@ import { RealClock, type Clock, type Timer } from '../lib/clock.js';
 import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { viewNetwork } from '../manager/netview/index.js';
-import type { Network, NetworkViewMessage, NetworkViewNetwork, Task } from '../proto/index.js';
+import { NetworkViewMessage, type Network, type NetworkViewNetwork, type Task } from '../proto/index.js';
 import { reconcile, type ReconcileReport } from './apply.js';
 import { type LocalAttachment, type LocalAttachmentEndpoint, clusterViewFor } from './cluster-view.js';
 import { desiredForHost, type ClusterView } from './desired.js';
@@ -375,18 +375,30 @@ export function hostPlaceOf(netnsFlag: string | undefined, env: NodeJS.ProcessEn
 
 /** What the daemon knows when it starts netd. */
 export interface StartHostAgentOptions {
-  /** The node's advertise address ("IP" or "IP:port"); its interface is the underlay. */
-  readonly advertiseAddr: string;
+  /**
+   * The node's advertise address ("IP" or "IP:port"); its interface is the underlay. Undefined for
+   * a host outside any swarm, whose netd runs only its bridge networks (no VXLAN, no underlay:
+   * loopback stands in).
+   */
+  readonly advertiseAddr: string | undefined;
   readonly place: HostPlace;
   /** Run the DNS server on the gateways (default true); upstreams from /etc/resolv.conf. */
   readonly dns?: boolean;
   readonly log?: Logger;
 }
 
+/** The underlay of a netd outside any swarm: it makes no VXLAN device, so loopback stands in. */
+export const localOnlyUnderlay: Underlay = { address: '127.0.0.1', device: 'lo' };
+
+/** The view of a netd outside any swarm: no managers, no networks but the host's bridge networks. */
+export function localOnlyView(): NetworkViewMessage {
+  return NetworkViewMessage.create({});
+}
+
 /** Finds the underlay, reads the host's resolvers and starts a HostAgent (the daemon's one call). */
 export async function startHostAgent(options: StartHostAgentOptions): Promise<HostAgent> {
   const exec = hostExecutor(options.place);
-  const underlay = await findUnderlay(exec, advertiseHost(options.advertiseAddr));
+  const underlay = options.advertiseAddr === undefined ? localOnlyUnderlay : await findUnderlay(exec, advertiseHost(options.advertiseAddr));
   const upstreams = options.dns === false ? undefined : parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
   const agent = new HostAgent({
     place: options.place,

@@ -26,6 +26,8 @@ export { clusterViewFor, localEndpointId, type HostSide, type HostClusterView, t
 export {
   HostAgent,
   startHostAgent,
+  localOnlyView,
+  localOnlyUnderlay,
   hostPlaceOf,
   netnsEnvVar,
   reconcileRetryInitialMs,

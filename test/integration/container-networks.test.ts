@@ -3,7 +3,8 @@
  * worker). This host's bridge networks (`network create -d bridge`): containers on one network
  * reach each other by name and alias and the other lab host through NAT, an `--internal` one
  * reaches nothing outside, two networks cannot reach each other, MTU 1500; a tsswarmd restart
- * keeps their interfaces (same devices); removing everything leaves no device or namespace; bad
+ * keeps their interfaces (same devices), so do leaving the swarm (the swarm attachment goes, a new
+ * container joins outside a swarm) and joining again; removing everything leaves no device or namespace; bad
  * input is refused in one line. Attachable overlays: a container on h2 reaches a service task on h1 by the service's name and
  * VIP, the task reaches the container by its name and alias, `node ps` lists the attachment;
  * the attachment of a container removed while the managers were down is given back once they are
@@ -232,10 +233,35 @@ t.test("this host's bridge networks: names, NAT, isolation, internal, restart, r
   t.ok(again.value.includes(' 0% packet loss'));
   t.same(await netdDevices('h2'), made, 'the same devices (same indexes): nothing was remade');
 
+  // Leaving the swarm: the bridge networks stay (netd goes on for them alone), the swarm ones go.
+  t.equal((await on('h1', 'network', 'create', '--attachable', 'tools')).code, 0);
+  const sw = await on('h2', 'container', 'run', '-d', '--name', 'sw', '--network', 'tools', 'busybox', 'sleep', '600');
+  t.equal(sw.code, 0, sw.stderr);
+  const withSwarm = await taskNamespaces('h2');
+  const leave = await on('h2', 'swarm', 'leave');
+  t.equal(leave.code, 0, leave.stderr);
+  t.match(await inContainer('h2', 'b1', 'ping -c 1 -W 2 bee'), / 0% packet loss/, 'outside the swarm, b1 still reaches bee');
+  t.equal((await taskNamespaces('h2')).length, withSwarm.length - 1, "the swarm attachment's namespace is gone");
+  t.notOk((await netdDevices('h2')).some((d) => /:tsv-/.test(d)), 'no VXLAN device left');
+  const outside = await on('h2', 'container', 'run', '--rm', '--network', 'mynet', 'busybox', 'sh', '-c', 'ping -c 1 -W 2 b1 | tail -2');
+  t.match(outside.stdout, / 0% packet loss/, `a new container joins a bridge network outside the swarm: ${outside.stderr}`);
+  const lsOutside = await on('h2', 'network', 'ls', '--format', '{{.Name}}');
+  t.same(lsOutside.stdout.split('\n').filter((l) => l !== ''), ['inner', 'mynet'], 'network ls outside a swarm: the bridge networks');
+  const token = (await on('h1', 'swarm', 'join-token', '-q', 'worker')).stdout.trim();
+  const join = await on('h2', 'swarm', 'join', '--token', token, `${host('h1').address}:2377`);
+  t.equal(join.code, 0, join.stderr);
+  const rejoined = await eventually('b1 reaches bee in the swarm again', () => inContainer('h2', 'b1', 'ping -c 1 -W 2 bee'), (out) => out.includes(' 0% packet loss'), 15_000);
+  t.ok(rejoined.value.includes(' 0% packet loss'));
+  const bridgeDevices = (list: string[]): string[] => list.filter((d) => /:tsb-[12]$|:tse-/.test(d));
+  t.same(bridgeDevices(await netdDevices('h2')).filter((d) => made.includes(d)), bridgeDevices(made), 'the bridge networks kept their devices through leave and join');
+  const swRm = await on('h2', 'container', 'rm', '-f', 'sw');
+  t.equal(swRm.code, 0, `a container of the old swarm goes: ${swRm.stderr}`);
+
   for (const c of ['b1', 'b2', 'i1']) t.equal((await on('h2', 'container', 'rm', '-f', c)).code, 0);
   const rm = await on('h2', 'network', 'rm', 'mynet', 'inner');
   t.equal(rm.code, 0, rm.stderr);
-  await eventually('every device gone', () => netdDevices('h2'), (devices) => devices.join() === before.join(), 10_000);
+  await eventually('every bridge device gone', () => netdDevices('h2'), (devices) => !devices.some((d) => /:tsb-[12]$|:tse-/.test(d)), 10_000);
+  t.same((await netdDevices('h2')).filter((d) => !before.includes(d) && !/:ts[bv]-4\d{3}/.test(d)), [], 'nothing but overlay devices of the swarm');
   t.same(await taskNamespaces('h2'), [], 'no namespace left');
   t.equal((await on('h2', 'network', 'ls', '-q')).stdout, '', 'no network left');
 });
