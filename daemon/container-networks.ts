@@ -10,6 +10,7 @@ import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { Task, TaskState, type Network, type NetworkAttachmentConfig } from '../proto/index.js';
 import type { ContainerNetworks, JoinedNetworks } from '../worker/engine/container-networks.js';
+import { joinedEndpoints } from './joined-endpoints.js';
 import type { AttachmentTasks } from '../worker/tasks/attachment-tasks.js';
 import type { TaskNetworks } from '../worker/tasks/ports.js';
 import { dnsServersOf } from '../worker/tasks/task-controller.js';
@@ -75,7 +76,7 @@ export class SwarmContainerNetworks implements ContainerNetworks {
       if (netnsPath === undefined) throw new TsswarmError(ErrorCode.EXTERNAL, `netd made no network namespace for attachment ${attachmentId}`);
       assignments.attachments.reportState(attachmentId, TaskState.RUNNING);
       this.log.info({ container: containerId, attachment: attachmentId, networks: task.networks.map((n) => n.networkId) }, 'container joined its swarm networks');
-      return { netnsPath, dnsServers: dnsServersOf(task, objects), attachmentId };
+      return { netnsPath, dnsServers: dnsServersOf(task, objects), attachmentId, endpoints: joinedEndpoints(task, objects) };
     } catch (err) {
       await this.leave(attachmentId).catch((e: unknown) => this.log.warn({ attachment: attachmentId }, `could not undo the network attachment: ${errorMessage(e)}`));
       throw err;

@@ -24,6 +24,7 @@ import { IPAMFamily, Network, Task, type NetworkAttachmentConfig, type NetworkSp
 import { timestampFromMs } from '../proto/time.js';
 import type { JoinedNetworks } from '../worker/engine/container-networks.js';
 import type { TaskNetworks } from '../worker/tasks/ports.js';
+import { joinedEndpoints } from './joined-endpoints.js';
 
 /** docker's local address pools, in order. */
 export const localPools = [
@@ -181,7 +182,8 @@ export class LocalNetworks {
       try {
         const netnsPath = await netd.attach(this.taskOf(record), this.networkMap());
         if (netnsPath === undefined) throw new TsswarmError(ErrorCode.EXTERNAL, `netd made no network namespace for container ${name}`);
-        return { netnsPath, dnsServers: [...new Set(networks.map(gatewayOf))], attachmentId: id };
+        const task = this.taskOf(record);
+        return { netnsPath, dnsServers: [...new Set(networks.map(gatewayOf))], attachmentId: id, endpoints: joinedEndpoints(task, this.networkMap()) };
       } catch (err) {
         await netd.detach(this.taskOf(record)).catch(() => undefined);
         await this.forget(id).catch(() => undefined);

@@ -9,6 +9,7 @@ import { timestampFromMs } from '../../proto/time.js';
 import { collect, createRequest, type RunFlags } from '../container-flags.js';
 import { addHealthFlags } from '../health-flags.js';
 import type { EngineClient } from '../engine-client.js';
+import { parseOutput, renderDocuments } from '../format-template.js';
 import { humanBytes, parseFormat, renderJson, renderTable } from '../output.js';
 
 /** The client and views, loaded only when a container command runs (gRPC takes a while to load). */
@@ -234,16 +235,19 @@ export function containerCommand(): Command {
 
   group
     .command('inspect')
-    .description('Show details of containers as JSON')
+    .description('Show details of containers (JSON, or --format template)')
+    .option('-f, --format <format>', "json or a template such as '{{.NetworkSettings.Networks.mynet.IPAddress}}'")
     .argument('<container...>')
-    .action(async (refs: string[], _opts: unknown, cmd: Command) => {
+    .action(async (refs: string[], opts: { format?: string }, cmd: Command) => {
+      const choice = parseOutput(opts.format);
       const { engine } = await connect(cmd);
       const docs: unknown[] = [];
-      await eachContainer(refs, async (ref) => {
+      const failure = await eachContainer(refs, async (ref) => {
         docs.push(JSON.parse((await engine.inspect(ref)).json) as unknown);
-      });
+      }).catch((err: unknown) => err);
       engine.close();
-      process.stdout.write(renderJson(docs));
+      if (docs.length > 0) process.stdout.write(renderDocuments(choice, docs));
+      if (failure !== undefined) throw failure;
     });
 
   group

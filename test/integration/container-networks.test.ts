@@ -90,6 +90,8 @@ t.test('a container on an attachable network talks with a service task on anothe
   t.match(await inContainer('h2', 'probe', 'cat /etc/resolv.conf'), /^nameserver 10\.\d+\.\d+\.1$/m, "the network's DNS in resolv.conf");
   const address = await inContainer('h2', 'probe', "ip -4 -o addr show eth0 | awk '{print $4}'");
   t.match(address, /^10\.\d+\.\d+\.\d+\/24$/, `an address on appnet (${address})`);
+  const inspected = await on('h2', 'container', 'inspect', '--format', '{{.NetworkSettings.Networks.appnet.IPAddress}}/{{.NetworkSettings.Networks.appnet.IPPrefixLen}} {{json .NetworkSettings.Networks.appnet.Aliases}}', 'probe');
+  t.equal(inspected.stdout.trim(), `${address} ["pr"]`, 'container inspect shows its address and alias on appnet');
 
   const reply = await eventually('web answers the container by name', () => httpFrom('h2', 'probe', 'web'), (line) => line.startsWith('HTTP/1.'), 15_000);
   t.match(reply.value, /^HTTP\/1\.[01] \d{3}/, 'web (VIP on h1) answers the container on h2');
@@ -203,6 +205,8 @@ t.test("this host's bridge networks: names, NAT, isolation, internal, restart, r
   t.match(await inContainer('h2', 'b1', `ping -c 1 -W 2 ${h1}`), / 0% packet loss/, 'b1 reaches the other lab host through NAT');
   t.notMatch(await inContainer('h2', 'i1', `ping -c 1 -W 1 ${h1} 2>&1; true`), / 0% packet loss/, 'the internal network reaches no other host');
   const b1 = (await inContainer('h2', 'b1', "ip -4 -o addr show eth0 | awk '{print $4}'")).split('/')[0] as string;
+  const inspected = await on('h2', 'container', 'inspect', '--format', '{{.NetworkSettings.Networks.mynet.IPAddress}} {{.NetworkSettings.Networks.mynet.Gateway}}', 'b1');
+  t.equal(inspected.stdout.trim(), `${b1} 172.18.0.1`, 'container inspect shows its address and gateway on mynet');
   t.notMatch(await inContainer('h2', 'i1', `ping -c 1 -W 1 ${b1} 2>&1; true`), / 0% packet loss/, 'one bridge network cannot reach another');
 
   const mixed = await on('h2', 'container', 'run', '-d', '--name', 'mixed', '--network', 'mynet', '--network', 'appnet', 'busybox', 'true');

@@ -6,8 +6,22 @@
  */
 import type { NetworkAttachmentConfig } from '../../proto/index.js';
 
+/** The container's place on one network, as `container inspect` shows it. */
+export interface JoinedEndpoint {
+  readonly networkId: string;
+  readonly networkName: string;
+  /** Without prefix. */
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly mac: string;
+  readonly gateway: string;
+  readonly aliases: readonly string[];
+}
+
 /** What joining gave the container. */
 export interface JoinedNetworks {
+  /** One per network joined. */
+  readonly endpoints: readonly JoinedEndpoint[];
   /** The network namespace the container runs in. */
   readonly netnsPath: string;
   /** Name servers for its resolv.conf (the networks' DNS). */

@@ -20,6 +20,7 @@ import {
   type Volume,
 } from '../../proto/index.js';
 
+import type { JoinedEndpoint } from './container-networks.js';
 import type { Engine, EngineContainerInfo } from './engine.js';
 import type { VolumeInfo } from '../volumes/volume-store.js';
 import type { MountSpec } from '../executor/container-config.js';
@@ -137,7 +138,24 @@ export function inspectDocument(info: EngineContainerInfo, volumePath: (name: st
       CgroupParent: info.record.cgroupsPath,
     },
     Mounts: mountsDocument(c.mounts, volumePath),
+    NetworkSettings: networkSettingsDocument(c.networkEndpoints ?? []),
   };
+}
+
+/** docker's NetworkSettings: the networks a standalone container joined (`run --network`), by name. */
+export function networkSettingsDocument(endpoints: readonly JoinedEndpoint[]): Record<string, unknown> {
+  const networks: Record<string, unknown> = {};
+  for (const e of endpoints) {
+    networks[e.networkName] = {
+      NetworkID: e.networkId,
+      IPAddress: e.address,
+      IPPrefixLen: e.prefixLength,
+      Gateway: e.gateway,
+      Aliases: [...e.aliases],
+      MacAddress: e.mac,
+    };
+  }
+  return { Networks: networks };
 }
 
 function unary<Req, Res>(fn: (req: Req) => Promise<Res>) {

@@ -127,7 +127,8 @@ export class Engine {
     const id = newId();
     const base = containerConfigFor(request, image.runtime, id, request.name || generatedName(id));
     const joined = request.networks.length > 0 ? await this.joinNetworks(id, base.name, request) : undefined;
-    const config = joined === undefined ? base : { ...base, netnsPath: joined.netnsPath, dnsServers: joined.dnsServers, networkAttachment: joined.attachmentId };
+    const config =
+      joined === undefined ? base : { ...base, netnsPath: joined.netnsPath, dnsServers: joined.dnsServers, networkAttachment: joined.attachmentId, networkEndpoints: joined.endpoints };
     try {
       await this.runtime.create({ config, image: request.image, imageId: image.id, lowerDirs: image.layerDirs, autoRemove: request.autoRemove });
     } catch (err) {

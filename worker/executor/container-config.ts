@@ -4,6 +4,7 @@
  */
 import { invalidArgument } from '../../lib/errors.js';
 import { validateVolumeName } from '../volumes/names.js';
+import type { JoinedEndpoint } from '../engine/container-networks.js';
 
 /** A mount into the container. */
 export interface MountSpec {
@@ -74,8 +75,10 @@ export interface ContainerConfig {
    * the host's resolv.conf when left out.
    */
   readonly dnsServers?: readonly string[];
-  /** The swarm network attachment of a standalone container (`run --network`), given back on removal. */
+  /** The network attachment of a standalone container (`run --network`), given back on removal. */
   readonly networkAttachment?: string;
+  /** Where that attachment put it (`container inspect` NetworkSettings). */
+  readonly networkEndpoints?: readonly JoinedEndpoint[];
   /** The health check the engine runs while the container runs; none when absent. */
   readonly healthcheck?: HealthCheckSpec;
   /** Extra files bind-mounted read-only over the rootfs: /etc/hosts, /etc/resolv.conf, /etc/hostname. */
