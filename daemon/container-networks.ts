@@ -135,7 +135,7 @@ export class HostContainerNetworks implements ContainerNetworks {
     private readonly netd: () => TaskNetworks | undefined,
   ) {}
 
-  join(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[]): Promise<JoinedNetworks> {
+  async join(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[]): Promise<JoinedNetworks> {
     const local = networks.filter((n) => this.local.isLocal(n.target));
     if (local.length === 0) return this.swarm.join(containerId, name, networks);
     if (local.length !== networks.length) {
@@ -143,7 +143,7 @@ export class HostContainerNetworks implements ContainerNetworks {
     }
     const netd = this.netd();
     if (netd === undefined) {
-      throw new TsswarmError(ErrorCode.NOT_IN_SWARM, 'bridge networks are run by netd, which runs while this host is in a swarm: use "tsswarm swarm init" or "tsswarm swarm join" first');
+      throw new TsswarmError(ErrorCode.UNSUPPORTED, 'this tsswarmd runs no netd, so its containers cannot join bridge networks');
     }
     return this.local.join(netd, containerId, name, networks);
   }

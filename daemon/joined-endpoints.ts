@@ -8,7 +8,8 @@ import type { JoinedEndpoint } from '../worker/engine/container-networks.js';
 
 /** Where a task's attachments put it, by network (for `container inspect`). */
 export function joinedEndpoints(task: Task, networks: ReadonlyMap<string, Network>): JoinedEndpoint[] {
-  return task.networks.map((a) => {
+  // The routing mesh's network is the daemon's business, not the container's (docker hides it too).
+  return task.networks.filter((a) => networks.get(a.networkId)?.spec?.ingress !== true).map((a) => {
     const [address = '', prefix = '0'] = (a.addresses[0] ?? '').split('/');
     const n = networks.get(a.networkId);
     return {

@@ -14,7 +14,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../lib/errors.js';
+import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/log.js';
 import { Ipam, type IpamState } from '../manager/allocator/ipam.js';
@@ -63,16 +63,6 @@ interface FileState {
   readonly attachments: readonly AttachmentRecord[];
 }
 
-/** True when `target` names a local network (exact ID, name or unique ID prefix) among `networks`. */
-function findLocal(networks: readonly Network[], target: string): Network | undefined {
-  try {
-    return resolveNetwork(networks, target);
-  } catch (err) {
-    if (isTsswarmError(err, ErrorCode.NOT_FOUND)) return undefined;
-    throw err;
-  }
-}
-
 /** The local networks of this host. */
 export class LocalNetworks {
   private ipam: Ipam;
@@ -104,6 +94,9 @@ export class LocalNetworks {
       try {
         state = JSON.parse(text) as FileState;
         if (state.version !== 1) throw new Error(`unknown version ${String(state.version)}`);
+        const allocated = new Set(state.ipam.networks.map((n) => n.id));
+        const lost = state.networks.find((n) => !allocated.has(n.id));
+        if (lost !== undefined) throw new Error(`network ${lost.name} (${lost.id}) has no address allocation`);
       } catch (err) {
         throw new TsswarmError(ErrorCode.CORRUPT, `cannot read the local networks in ${file}: ${errorMessage(err)}`);
       }
@@ -121,9 +114,12 @@ export class LocalNetworks {
     return this.attachments.length > 0;
   }
 
-  /** True when some target of `configs` is a local network. */
+  /**
+   * True when `target` is a local network's exact ID or name (an ID prefix is left to the swarm's
+   * networks: a swarm network's name must not be taken for the start of a local network's ID).
+   */
   isLocal(target: string): boolean {
-    return findLocal(this.list(), target) !== undefined;
+    return this.networks.some((n) => n.id === target || n.name === target);
   }
 
   /** `network create -d bridge`: checks the spec, allocates a subnet and number, saves. */

@@ -40,7 +40,8 @@ export interface NetdExecutor {
 /**
  * Shell workers that run endpoint-namespace batches. Spawning from node costs several times what a
  * fork from a small shell does, and every endpoint needs its own `ip` process (addresses and
- * routes can only be set from inside a namespace), so a few `sh` processes run them all.
+ * routes can only be set from inside a namespace), so a few `sh` processes run them all. More
+ * workers than cores: each spends much of its time waiting for the processes it starts.
  */
 export const namespaceShellWorkers = 4;
 /** Ends each heredoc in the worker scripts; batch lines never contain it (they are validated). */
@@ -48,39 +49,34 @@ const heredocEnd = 'TSSWARM_NETD_EOF';
 
 /**
  * How endpoint namespaces are entered: iproute2's `ip -n NS -batch` (unshares a mount namespace and
- * mounts sysfs each time), or busybox's static `nsenter` + `ip` applets, which cost less than half
- * as much per namespace. busybox is used when it has both applets.
+ * mounts sysfs each time, about 3 ms of CPU per namespace), or an `nsenter` that enters only the
+ * network namespace and execs the same `ip -batch` or `nft -f` there (about half that):
+ * busybox's static one (`busybox`) or util-linux's (`nsenter`). netd's batches need only netlink,
+ * never sysfs, so entering the network namespace is all they need.
  */
-export type NamespaceTool = 'iproute2' | 'busybox';
+export type NamespaceTool = 'iproute2' | 'busybox' | 'nsenter';
 
 /** The script one shell worker runs: each job's batch, failures named on stderr (pure). */
 export function namespaceWorkerScript(jobs: readonly NamespaceBatch[], tool: NamespaceTool = 'iproute2'): string {
-  const parts = ['rc=0'];
+  // By path: busybox's nsenter would run its own `ip` applet for a bare `ip`.
+  const parts = ['rc=0', 'ip=$(command -v ip) || { echo "netd: no ip on PATH" >&2; exit 1; }'];
   for (const job of jobs) {
-    assert(/^[A-Za-z0-9_.-]+$/.test(job.netns) && !job.input.includes(heredocEnd) && !job.input.includes("'"), `unsafe namespace batch for ${job.netns}`);
+    assert(/^[A-Za-z0-9_.-]+$/.test(job.netns) && !job.input.includes(heredocEnd), `unsafe namespace batch for ${job.netns}`);
     const onFailure = `|| { echo "netd: batch in ${job.netns} failed" >&2; rc=1; }`;
     const lines = job.input.split('\n').filter((l) => l !== '');
+    const run = job.tool === 'nft' ? 'nft -f -' : '"$ip" -force -batch -';
+    const enter =
+      tool === 'iproute2'
+        ? job.tool === 'nft'
+          ? `ip netns exec ${job.netns} ${run}`
+          : `"$ip" -n ${job.netns} -force -batch -`
+        : `${tool === 'busybox' ? 'busybox nsenter' : 'nsenter'} --net=${netnsDir}/${job.netns} ${run}`;
     // A namespace that is gone took its interfaces and tables with it: nothing left to do there.
-    parts.push(`if [ -e ${netnsDir}/${job.netns} ]; then`);
-    if (job.tool === 'nft') {
-      const enter = tool === 'busybox' ? `busybox nsenter --net=${netnsDir}/${job.netns}` : `ip netns exec ${job.netns}`;
-      parts.push(`${enter} nft -f - <<'${heredocEnd}' ${onFailure}`, ...lines, heredocEnd);
-    } else if (tool === 'busybox') {
-      const commands = lines.map(busyboxCommand).join(' && ');
-      parts.push(`busybox nsenter --net=${netnsDir}/${job.netns} busybox sh -c '${commands}' ${onFailure}`);
-    } else {
-      parts.push(`ip -n ${job.netns} -force -batch - <<'${heredocEnd}' ${onFailure}`, ...lines, heredocEnd);
-    }
+    parts.push(`if [ -e ${netnsDir}/${job.netns} ]; then`, `${enter} <<'${heredocEnd}' ${onFailure}`, ...lines, heredocEnd);
     parts.push('fi');
   }
   parts.push('exit $rc', '');
   return parts.join('\n');
-}
-
-/** busybox's ip has no addrgenmode: the same effect through the namespace's own sysctl (a kernel without IPv6 has nothing to turn off). */
-function busyboxCommand(line: string): string {
-  const m = /^link set dev (\S+) addrgenmode none$/.exec(line);
-  return m ? `{ echo 1 > /proc/sys/net/ipv6/conf/${m[1] ?? ''}/disable_ipv6 2>/dev/null || true; }` : `ip ${line}`;
 }
 
 /** Where `ip netns` keeps named namespaces. */
@@ -88,15 +84,14 @@ const netnsDir = '/run/netns';
 
 let namespaceToolFound: Promise<NamespaceTool> | undefined;
 
-/** busybox if it has nsenter and ip, else iproute2 (looked up once per process). */
+/** busybox's nsenter if there is one, else util-linux's, else iproute2 (looked up once per process). */
 export function detectNamespaceTool(): Promise<NamespaceTool> {
-  namespaceToolFound ??= runCommand('busybox', ['--list'], { timeoutMs: 5_000 }).then(
-    (r) => {
-      const applets = new Set(r.stdout.split('\n'));
-      return applets.has('nsenter') && applets.has('ip') && applets.has('sh') ? 'busybox' : 'iproute2';
-    },
-    () => 'iproute2',
-  );
+  namespaceToolFound ??= (async (): Promise<NamespaceTool> => {
+    const busybox = await runCommand('busybox', ['--list'], { timeoutMs: 5_000 }).catch(() => undefined);
+    if (busybox?.stdout.split('\n').includes('nsenter') === true) return 'busybox';
+    const nsenter = await runCommand('nsenter', ['--version'], { timeoutMs: 5_000 }).catch(() => undefined);
+    return nsenter === undefined ? 'iproute2' : 'nsenter';
+  })();
   return namespaceToolFound;
 }
 

@@ -30,8 +30,9 @@ import {
   locationSeparator,
   parseEndpointAlias,
   pendingEndpointAlias,
+  maxLocalNetworkNumber,
+  mtuOf,
   networkFingerprint,
-  overlayMtu,
   prefixOf,
   vethName,
   vxlanName,
@@ -86,14 +87,17 @@ export function plan(desired: DesiredHostState, observed: ObservedHostState): Op
 
   const servicesOf = new Map<string, DesiredService[]>();
   for (const svc of desired.services) servicesOf.set(svc.networkId, [...(servicesOf.get(svc.networkId) ?? []), svc]);
-  const endpoints = [...desired.local].sort((a, b) => cmp(vethName(a), vethName(b)));
+  // Device names hash where the endpoint lives: once per endpoint, not once per comparison and use.
+  const vethNames = new Map(desired.local.map((ep) => [ep, vethName(ep)]));
+  const veth = (ep: LocalEndpoint): string => vethNames.get(ep) ?? vethName(ep);
+  const endpoints = [...desired.local].sort((a, b) => cmp(veth(a), veth(b)));
   const epOk = new Set<string>();
   const aliasOf = new Map<string, string>();
   for (const ep of endpoints) {
     const n = byId.get(ep.networkId);
     if (!n) continue;
-    aliasOf.set(vethName(ep), endpointAlias(ep, n, lbFingerprint(servicesOf.get(n.id) ?? [])));
-    if (netOk.has(n.vni) && endpointIsRight(ep, n, links)) epOk.add(vethName(ep));
+    aliasOf.set(veth(ep), endpointAlias(ep, n, lbFingerprint(servicesOf.get(n.id) ?? [])));
+    if (netOk.has(n.vni) && endpointIsRight(ep, n, links)) epOk.add(veth(ep));
   }
 
   // 0. Veths about to go (stale, or to be remade) may have a load balancer in their namespace,
@@ -106,7 +110,12 @@ export function plan(desired: DesiredHostState, observed: ObservedHostState): Op
 
   // 1. Remove what is stale or half-made (veths, VXLAN devices, bridges; a veth's local peer goes with it).
   const keep = new Set<string>([...epOk]);
-  for (const vni of netOk) keep.add(bridgeName(vni)).add(vxlanName(vni));
+  for (const n of networks) {
+    if (!netOk.has(n.vni)) continue;
+    keep.add(bridgeName(n.vni));
+    // A local bridge network has no VXLAN device: one left under its number goes.
+    if (n.local !== true) keep.add(vxlanName(n.vni));
+  }
   const observedNames = observed.links.map((l) => l.name).sort(cmp);
   //    All of them go into one link group, deleted in one call (one kernel batch).
   const doomed: string[] = [];
@@ -140,9 +149,17 @@ export function plan(desired: DesiredHostState, observed: ObservedHostState): Op
     const br = bridgeName(n.vni);
     const vx = vxlanName(n.vni);
     const fp = networkFingerprint(n, desired);
-    ops.ipHost(`link add ${br} address ${bridgeMac(desired.underlayAddress, n.vni)} mtu ${overlayMtu} type bridge`);
+    ops.ipHost(`link add ${br} address ${bridgeMac(desired.underlayAddress, n.vni)} mtu ${mtuOf(n)} type bridge`);
+    if (n.local === true) {
+      // A local bridge network: the bridge alone, with the gateway address.
+      ops.ipHost(`link set dev ${br} addrgenmode none`);
+      ops.ipHost(`addr add ${n.gateway}/${prefixOf(n)} dev ${br}`);
+      ops.ipHost(`link set dev ${br} up`);
+      ops.ipHost(`link set dev ${br} alias ${fp}`);
+      continue;
+    }
     ops.ipHost(
-      `link add ${vx} mtu ${overlayMtu} type vxlan id ${n.vni} dstport ${vxlanPort} local ${desired.underlayAddress} dev ${desired.underlayDevice} nolearning`,
+      `link add ${vx} mtu ${mtuOf(n)} type vxlan id ${n.vni} dstport ${vxlanPort} local ${desired.underlayAddress} dev ${desired.underlayDevice} nolearning`,
     );
     // No IPv6 link-local on netd's host-side devices either: each would send DAD, MLD and router
     // solicitations into the bridge when it comes up, flooded to every port (with 1,000 ports that
@@ -159,12 +176,11 @@ export function plan(desired: DesiredHostState, observed: ObservedHostState): Op
   }
 
   // 4. Endpoints: veth with its far end in the endpoint's namespace, configured there, then enslaved.
-  const todo = endpoints.filter((ep) => !epOk.has(vethName(ep)));
+  const todo = endpoints.filter((ep) => !epOk.has(veth(ep)));
   for (const ep of todo) {
-    ops.ipHost(
-      `link add ${vethName(ep)} mtu ${overlayMtu} type veth peer name ${ep.ifname} mtu ${overlayMtu} address ${ep.mac} netns ${ep.netns}`,
-    );
-    ops.ipHost(`link set dev ${vethName(ep)} alias ${pendingEndpointAlias(ep)}`);
+    const mtu = mtuOf(byId.get(ep.networkId) ?? {});
+    ops.ipHost(`link add ${veth(ep)} mtu ${mtu} type veth peer name ${ep.ifname} mtu ${mtu} address ${ep.mac} netns ${ep.netns}`);
+    ops.ipHost(`link set dev ${veth(ep)} alias ${pendingEndpointAlias(ep)}`);
   }
   for (const ep of todo) {
     const n = byId.get(ep.networkId);
@@ -178,20 +194,24 @@ export function plan(desired: DesiredHostState, observed: ObservedHostState): Op
     if (ep.defaultRoute) ops.ipIn(ep.netns, `route add default via ${n.gateway} dev ${ep.ifname}`);
   }
   // VIP load balancers: new endpoints with services, and kept endpoints whose services changed.
-  const lbStale = endpoints.filter((ep) => epOk.has(vethName(ep)) && links.get(vethName(ep))?.alias !== aliasOf.get(vethName(ep)));
+  const lbStale = endpoints.filter((ep) => epOk.has(veth(ep)) && links.get(veth(ep))?.alias !== aliasOf.get(veth(ep)));
   for (const ep of [...todo, ...lbStale]) {
     const services = servicesOf.get(ep.networkId) ?? [];
-    const isNew = !epOk.has(vethName(ep));
+    const isNew = !epOk.has(veth(ep));
     if (!isNew || services.length > 0) ops.nftIn(ep.netns, lbScript(ep.ifname, services));
   }
   // Grouped by kind (all masters, all ups, all aliases): measured twice as fast as per device.
-  for (const ep of todo) ops.ipHost(`link set dev ${vethName(ep)} addrgenmode none`);
+  // The aliases come after `up` on purpose: `ip` looking each port up runs its pending carrier
+  // event (the bridge enabling the port) at once. Written before `up`, the ip batch takes a sixth
+  // of the CPU, but the kernel's linkwatch worker is left with all those events, 100 to 200 a
+  // round, and in 2 of 23 rounds of 1,000 endpoints the last ones passed no traffic for 4-5 s.
+  for (const ep of todo) ops.ipHost(`link set dev ${veth(ep)} addrgenmode none`);
   for (const ep of todo) {
     const n = byId.get(ep.networkId);
-    if (n) ops.ipHost(`link set dev ${vethName(ep)} master ${bridgeName(n.vni)}`);
+    if (n) ops.ipHost(`link set dev ${veth(ep)} master ${bridgeName(n.vni)}`);
   }
-  for (const ep of todo) ops.ipHost(`link set dev ${vethName(ep)} up`);
-  for (const ep of [...todo, ...lbStale]) ops.ipHost(`link set dev ${vethName(ep)} alias ${aliasOf.get(vethName(ep)) ?? ''}`);
+  for (const ep of todo) ops.ipHost(`link set dev ${veth(ep)} up`);
+  for (const ep of [...todo, ...lbStale]) ops.ipHost(`link set dev ${veth(ep)} alias ${aliasOf.get(veth(ep)) ?? ''}`);
 
   // 5. Remote endpoints: ARP answered by the local bridge (neighbour suppression), frames sent
   //    straight to the remote VTEP. No flooding entries exist, so unknown traffic goes nowhere.
@@ -204,6 +224,7 @@ function networkIsRight(n: DesiredNetwork, desired: DesiredHostState, links: Map
   const fp = networkFingerprint(n, desired);
   const br = links.get(bridgeName(n.vni));
   const vx = links.get(vxlanName(n.vni));
+  if (n.local === true) return br !== undefined && br.kind === 'bridge' && br.alias === fp && br.up && br.group !== deleteGroup;
   return (
     br !== undefined &&
     vx !== undefined &&
@@ -254,6 +275,7 @@ function staleAndMissingEntries(
     remoteByVni.set(n.vni, list);
   }
   for (const n of networks) {
+    if (n.local === true) continue;
     const br = bridgeName(n.vni);
     const vx = vxlanName(n.vni);
     const kept = netOk.has(n.vni);
@@ -352,8 +374,16 @@ function validate(d: DesiredHostState): void {
     }
     for (const b of svc.backends) parseAddress(b, `backend of service ${svc.id}`);
   }
+  const localIds = new Set(d.networks.filter((n) => n.local === true).map((n) => n.id));
+  for (const n of d.networks) {
+    const local = n.local === true;
+    if (local && (n.vni < 1 || n.vni > maxLocalNetworkNumber)) throw invalidArgument(`local network ${n.id} has number ${n.vni}, outside 1..${maxLocalNetworkNumber}`);
+    if (!local && n.vni <= maxLocalNetworkNumber) throw invalidArgument(`overlay network ${n.id} has VNI ${n.vni}, which is in the local networks' range`);
+    if (local && (n.hostAddress !== undefined || (n.published ?? []).length > 0)) throw invalidArgument(`local network ${n.id} cannot carry the routing mesh`);
+  }
   for (const r of d.remote) {
     if (!ids.has(r.networkId)) throw invalidArgument(`remote endpoint ${r.id} is on network ${r.networkId}, which this host does not have`);
+    if (localIds.has(r.networkId)) throw invalidArgument(`remote endpoint ${r.id} is on local network ${r.networkId}, which has no other hosts`);
     if (!macPattern.test(r.mac)) throw invalidArgument(`remote endpoint ${r.id}: invalid MAC ${JSON.stringify(r.mac)}`);
     parseAddress(r.address, `address of remote endpoint ${r.id}`);
     parseAddress(r.hostAddress, `host address of remote endpoint ${r.id}`);

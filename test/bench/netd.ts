@@ -1,11 +1,13 @@
 /**
  * Benchmark of netd in a lab (as root):
  *  1. iperf3 TCP between endpoints on two hosts over the VXLAN overlay vs between the same two
- *     hosts' underlay addresses, same run, alternating; ratio overlay ÷ underlay (target ≥ 0.85).
+ *     hosts' underlay addresses, same run, same iperf3 arguments, alternating in ABBA order after a
+ *     warm-up; the median of the pairs' ratios overlay ÷ underlay (target ≥ 0.85).
  *  2. Connections/s through a service VIP (nft DNAT in the client's namespace) vs straight to the
  *     task's address, same client, same server (target ≥ 0.9).
  *  3. Programming endpoints on one host (observe + plan + apply): 1,000 endpoints on one network
- *     (target ≥ 200 endpoints/s), and 250 endpoints against a script of one `ip` call per step,
+ *     (target ≥ 200 endpoints/s; median of 3 rounds, each checked converged and reachable, then
+ *     removed), and 250 endpoints against a script of one `ip` call per step,
  *     as one would write by hand; ratio ours ÷ script in endpoints/s.
  * Run with `npm run bench:netd` (node dist/test/bench/netd.js). Everything is made in a lab that is
  * removed at the end, also on failure.
@@ -21,17 +23,26 @@ import { tsswarmBin } from '../helpers/cli.js';
 import { addNamespaces, inNs, labUp, type LabHostInfo } from '../netd/lab-fixture.js';
 import { median, recordComparisons, type Comparison } from './report.js';
 
-/** Seconds per iperf3 run, runs per side. */
+/**
+ * Seconds per iperf3 run (after `iperfOmitSeconds` of slow start left out of the figure), and runs
+ * per side. Both sides use the same iperf3 arguments; runs alternate in ABBA order after one
+ * discarded warm-up run of each, so work elsewhere on the machine hits both sides alike.
+ */
 const iperfSeconds = 3;
-const iperfRuns = 5;
+const iperfOmitSeconds = 1;
+const iperfRuns = 7;
 const iperfPort = 5201;
 /** Endpoints programmed in one reconcile, and in the comparison with a script. */
 const manyEndpoints = 1000;
 /** Bounded wait for the first-to-last endpoint ping after programming (1 s each). */
 const maxSettlePings = 20;
 const scriptEndpoints = 250;
+/** Rounds of programming (and removing) the 1,000 endpoints; the median is reported. */
+const programmingRounds = 3;
 /** The issue's target for programming endpoints. */
 const targetEndpointsPerSecond = 200;
+/** The issue's target for overlay ÷ underlay TCP throughput. */
+const targetOverlayRatio = 0.85;
 
 const children: ChildProcess[] = [];
 
@@ -59,7 +70,7 @@ async function iperfServer(netns: string, address: string): Promise<ChildProcess
 /** One bounded iperf3 TCP run; Gbit/s received. */
 async function iperf(fromNetns: string, serverNetns: string, address: string): Promise<number> {
   const server = await iperfServer(serverNetns, address);
-  const r = await inNs(fromNetns, ['iperf3', '-c', address, '-p', String(iperfPort), '-t', String(iperfSeconds), '-J']);
+  const r = await inNs(fromNetns, ['iperf3', '-c', address, '-p', String(iperfPort), '-t', String(iperfSeconds), '-O', String(iperfOmitSeconds), '-J']);
   server.kill('SIGTERM');
   if (!r.ok) throw new Error(`iperf3 ${fromNetns} -> ${address}: ${r.out.slice(0, 300)}`);
   const json = JSON.parse(r.out) as { end?: { sum_received?: { bits_per_second?: number } } };
@@ -121,18 +132,31 @@ async function throughput(hosts: readonly LabHostInfo[]): Promise<Comparison[]> 
   const [ea, eb] = eps as [ClusterEndpoint, ClusterEndpoint];
   const under: number[] = [];
   const over: number[] = [];
+  const underRun = (): Promise<number> => iperf(a.netns, b.netns, b.address);
+  const overRun = (): Promise<number> => iperf(ea.netns, eb.netns, eb.address);
+  await underRun();
+  await overRun();
   for (let r = 0; r < iperfRuns; r++) {
-    under.push(await iperf(a.netns, b.netns, b.address));
-    over.push(await iperf(ea.netns, eb.netns, eb.address));
+    if (r % 2 === 0) {
+      under.push(await underRun());
+      over.push(await overRun());
+    } else {
+      over.push(await overRun());
+      under.push(await underRun());
+    }
   }
   const u = median(under);
   const o = median(over);
   // Runs alternate, so the median of each pair's ratio is steadier than the ratio of medians when
   // other work on the machine comes and goes.
-  const pairRatio = median(over.map((x, i) => x / (under[i] ?? x)));
-  const line = `iperf3 TCP ${iperfSeconds} s, median of ${iperfRuns}: overlay ${o.toFixed(2)} Gbit/s, underlay ${u.toFixed(2)} Gbit/s; median per-pair ratio ${pairRatio.toFixed(2)}`;
+  const ratios = over.map((x, i) => x / (under[i] ?? x));
+  const pairRatio = median(ratios);
+  const cc = (await inNs(a.netns, ['cat', '/proc/sys/net/ipv4/tcp_congestion_control'])).out.trim();
+  const line = `iperf3 TCP ${iperfSeconds} s (${cc}), median of ${iperfRuns} alternating pairs: overlay ${o.toFixed(2)} Gbit/s, underlay ${u.toFixed(2)} Gbit/s; median per-pair ratio ${pairRatio.toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`;
   process.stdout.write(`${line}\n  overlay runs ${over.map((x) => x.toFixed(2)).join(', ')}; underlay runs ${under.map((x) => x.toFixed(2)).join(', ')}\n`);
-  const iperfComparison = { name: 'VXLAN overlay vs underlay, iperf3 TCP between two lab hosts, Gbit/s', ratio: pairRatio, detail: line };
+  if (pairRatio < targetOverlayRatio) process.stdout.write(`  MISSED TARGET: ${pairRatio.toFixed(2)} < ${targetOverlayRatio} (see netd/README.md, Known limits)\n`);
+  const missed = pairRatio < targetOverlayRatio ? `; target ${targetOverlayRatio} not met, why: netd/README.md, Performance notes` : '';
+  const iperfComparison = { name: 'VXLAN overlay vs underlay, iperf3 TCP between two lab hosts, Gbit/s', ratio: pairRatio, detail: `${line}${missed}` };
 
   await program([svc]);
   const server = spawn('ip', ['netns', 'exec', eb.netns, process.execPath, '-e',
@@ -174,36 +198,45 @@ async function programming(hosts: readonly LabHostInfo[]): Promise<Comparison[]>
   const net = network(ipam, 'many', '10.80.0.0/20');
   const eps = await manyOn(h, ipam, net, manyEndpoints, 'm');
   const desiredMany = desiredForHost({ hostAddress: h.address, underlayDevice: 'eth0', networks: [net], endpoints: eps });
-  let start = performance.now();
-  const first = await reconcile(desiredMany, exec);
-  const manyMs = performance.now() - start;
-  const programmedAt = performance.now();
-  start = performance.now();
-  const noop = await reconcile(desiredMany, exec);
-  const noopMs = performance.now() - start;
-  if (noop.operations !== 0) throw new Error(`re-apply of ${manyEndpoints} endpoints was not a no-op: ${noop.operations} operations`);
-  const sample = eps[manyEndpoints - 1] as ClusterEndpoint;
-  // Reachability settles after the kernel's linkwatch has started every new veth's queue (it does
-  // 100 devices at a time); measure how long that takes for the first and last endpoint.
-  let reached = false;
-  for (let attempt = 0; attempt < maxSettlePings && !reached; attempt++) reached = (await inNs((eps[0] as ClusterEndpoint).netns, ['ping', '-c1', '-W1', '-q', sample.address])).ok;
-  if (!reached) throw new Error(`programmed endpoints do not reach each other (${maxSettlePings} pings of 1 s)`);
-  const settleMs = performance.now() - programmedAt;
+  const nothing = desiredForHost({ hostAddress: h.address, underlayDevice: 'eth0', networks: [], endpoints: [] });
+  const rounds: { ms: number; operations: number; batches: number; noopMs: number; settleMs: number; removeMs: number }[] = [];
+  for (let round = 0; round < programmingRounds; round++) {
+    let start = performance.now();
+    const first = await reconcile(desiredMany, exec);
+    const ms = performance.now() - start;
+    const programmedAt = performance.now();
+    start = performance.now();
+    const noop = await reconcile(desiredMany, exec);
+    const noopMs = performance.now() - start;
+    if (noop.operations !== 0) throw new Error(`re-apply of ${manyEndpoints} endpoints was not a no-op: ${noop.operations} operations`);
+    const sample = eps[manyEndpoints - 1] as ClusterEndpoint;
+    // Reachability settles after the kernel's linkwatch has started every new veth's queue (it does
+    // 100 devices at a time); measure how long that takes for the first and last endpoint.
+    let reached = false;
+    for (let attempt = 0; attempt < maxSettlePings && !reached; attempt++) reached = (await inNs((eps[0] as ClusterEndpoint).netns, ['ping', '-c1', '-W1', '-q', sample.address])).ok;
+    if (!reached) throw new Error(`programmed endpoints do not reach each other (${maxSettlePings} pings of 1 s)`);
+    const settleMs = performance.now() - programmedAt;
+    // Remove them all (also timed, for the record), so the next round starts from nothing again.
+    start = performance.now();
+    await reconcile(nothing, exec);
+    const removeMs = performance.now() - start;
+    rounds.push({ ms, operations: first.operations, batches: first.batches, noopMs, settleMs, removeMs });
+    process.stdout.write(`  round ${round + 1}: ${ms.toFixed(0)} ms (${(manyEndpoints / (ms / 1000)).toFixed(0)}/s), re-check ${noopMs.toFixed(0)} ms, settled ${settleMs.toFixed(0)} ms, removed in ${removeMs.toFixed(0)} ms\n`);
+  }
+  const manyMs = median(rounds.map((r) => r.ms));
+  const firstRound = rounds[0] as (typeof rounds)[number];
   const manyRate = manyEndpoints / (manyMs / 1000);
-  const manyLine = `${manyEndpoints} endpoints in ${manyMs.toFixed(0)} ms (${first.operations} operations in ${first.batches} batches) = ${manyRate.toFixed(0)} endpoints/s; converged re-check ${noopMs.toFixed(0)} ms; first endpoint reaches the last ${settleMs.toFixed(0)} ms after programming`;
+  const manyLine =
+    `${manyEndpoints} endpoints, median of ${programmingRounds}: ${manyMs.toFixed(0)} ms (${firstRound.operations} operations in ${firstRound.batches} batches; runs ${rounds.map((r) => r.ms.toFixed(0)).join(', ')} ms) = ${manyRate.toFixed(0)} endpoints/s; ` +
+    `converged re-check ${median(rounds.map((r) => r.noopMs)).toFixed(0)} ms; first endpoint reaches the last ${median(rounds.map((r) => r.settleMs)).toFixed(0)} ms after programming; removal ${median(rounds.map((r) => r.removeMs)).toFixed(0)} ms`;
   process.stdout.write(`${manyLine}\n`);
   if (manyRate < targetEndpointsPerSecond) process.stdout.write(`  MISSED TARGET: ${manyRate.toFixed(0)} < ${targetEndpointsPerSecond} endpoints/s\n`);
-  // Remove them all (also timed, for the record).
-  start = performance.now();
-  await reconcile(desiredForHost({ hostAddress: h.address, underlayDevice: 'eth0', networks: [], endpoints: [] }), exec);
-  const removeMs = performance.now() - start;
-  process.stdout.write(`  removing them: ${removeMs.toFixed(0)} ms\n`);
 
   // Same work, smaller, against a script of one `ip` call per step.
   const ipam2 = Ipam.create();
   const net2 = network(ipam2, 'cmp', '10.90.0.0/22');
   const oursEps = await manyOn(h, ipam2, net2, scriptEndpoints, 'o');
-  start = performance.now();
+  let start = performance.now();
   await reconcile(desiredForHost({ hostAddress: h.address, underlayDevice: 'eth0', networks: [net2], endpoints: oursEps }), exec);
   const oursMs = performance.now() - start;
   await reconcile(desiredForHost({ hostAddress: h.address, underlayDevice: 'eth0', networks: [], endpoints: [] }), exec);

@@ -1,14 +1,18 @@
 /**
  * SwarmContainerNetworks with fake parts: a standalone container joins its swarm networks through
  * AttachNetwork, the node's assignments and netd; anything failing half-way is undone.
+ * HostContainerNetworks: this host's bridge networks (a LocalNetworks on a temp folder) or swarm
+ * networks, never both; leave goes to whichever made the attachment.
  */
-import t from 'tap';
-import { SwarmContainerNetworks, sweepMinAgeMs, type SwarmParts } from '../../daemon/container-networks.js';
+import t, { type Test } from 'tap';
+import { HostContainerNetworks, SwarmContainerNetworks, sweepMinAgeMs, type SwarmParts } from '../../daemon/container-networks.js';
+import { LocalNetworks } from '../../daemon/local-networks.js';
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import { silentLogger } from '../../lib/log.js';
-import { Network, Task, TaskState, type NetworkAttachmentConfig, type TaskStatus } from '../../proto/index.js';
+import { Network, Task, TaskState, type NetworkAttachmentConfig, type NetworkSpec, type TaskStatus } from '../../proto/index.js';
 import { timestampFromMs } from '../../proto/time.js';
 import { AttachmentTasks } from '../../worker/tasks/attachment-tasks.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const front = Network.create({ id: 'net-front', spec: { annotations: { name: 'front' }, attachable: true }, ipam: { configs: [{ subnet: '10.0.1.0/24', gateway: '10.0.1.1' }] } });
 const back = Network.create({ id: 'net-back', spec: { annotations: { name: 'back' }, attachable: true }, ipam: { configs: [{ subnet: '10.0.2.0/24', gateway: '10.0.2.1' }] } });
@@ -94,7 +98,19 @@ function fakes(): Fakes {
 t.test('join: attachment asked, waited for, netd namespace made, RUNNING reported', async (t) => {
   const f = fakes();
   const joined = await new SwarmContainerNetworks(f.parts, silentLogger()).join('c1', 'web1', wanted);
-  t.same(joined, { netnsPath: '/run/netns/tss-att1', dnsServers: ['10.0.1.1', '10.0.2.1'], attachmentId: 'att1' }, "the networks' DNS (their gateways), not the ingress network's");
+  t.same(
+    joined,
+    {
+      netnsPath: '/run/netns/tss-att1',
+      dnsServers: ['10.0.1.1', '10.0.2.1'],
+      attachmentId: 'att1',
+      endpoints: [
+        { networkId: 'net-front', networkName: 'front', address: '10.0.1.5', prefixLength: 24, mac: '02:42:0a:00:01:05', gateway: '10.0.1.1', aliases: [] },
+        { networkId: 'net-back', networkName: 'back', address: '10.0.2.5', prefixLength: 24, mac: '02:42:0a:00:02:05', gateway: '10.0.2.1', aliases: [] },
+      ],
+    },
+    "the networks' DNS (their gateways) and endpoints, not the ingress network's",
+  );
   t.same(f.calls, ['attachNetwork c1 web1 front[www] back[]', 'netd.attach att1 net-front,net-back,net-ingress']);
   t.same(
     f.reports.map((r) => [r.taskId, r.status.state, r.status.message]),
@@ -223,4 +239,104 @@ t.test('an attachment whose join is under way is never swept, however old the le
   t.equal(joined.attachmentId, 'att1', 'the join goes through');
   t.same(swept, { given: 0 }, 'the attachment under way is left alone');
   t.notOk(f.calls.some((c) => c.startsWith('detachNetwork') || c.startsWith('netd.detach')), `nothing was given back: ${f.calls.join(', ')}`);
+});
+
+/** A bridge network spec (`network create -d bridge NAME`). */
+function bridgeSpec(name: string): NetworkSpec {
+  return { annotations: { name, labels: {} }, driver: { name: 'bridge', options: {} }, ipv6Enabled: false, internal: false, attachable: false, ingress: false };
+}
+
+/** A host with bridge networks `names` (on a temp folder), the swarm fakes and the hook over both. */
+async function hostHook(t: Test, names: readonly string[], netd?: () => ReturnType<SwarmParts['netd']>): Promise<{ f: Fakes; local: LocalNetworks; hook: HostContainerNetworks; ids: Map<string, string> }> {
+  const local = await LocalNetworks.open(await tempDir(t, 'hostnets'), silentLogger());
+  const ids = new Map<string, string>();
+  for (const name of names) ids.set(name, (await local.create(bridgeSpec(name))).id);
+  const f = fakes();
+  const hook = new HostContainerNetworks(new SwarmContainerNetworks(f.parts, silentLogger()), local, netd ?? f.parts.netd);
+  return { f, local, hook, ids };
+}
+
+/** `--network TARGET`. */
+function net(target: string, aliases: string[] = []): NetworkAttachmentConfig {
+  return { target, aliases, addresses: [], driverAttachmentOpts: {} };
+}
+
+t.test('HostContainerNetworks: bridge networks of this host are joined locally, the others through the swarm', async (t) => {
+  const { f, local, hook, ids } = await hostHook(t, ['mine', 'other']);
+  const mine = ids.get('mine') ?? '';
+  const other = ids.get('other') ?? '';
+  const joined = await hook.join('c9', 'web9', [net('mine', ['db']), net(other)]);
+  t.same(
+    { netnsPath: joined.netnsPath, dnsServers: joined.dnsServers, attachmentId: joined.attachmentId },
+    { netnsPath: '/run/netns/tss-local-c9', dnsServers: ['172.18.0.1', '172.19.0.1'], attachmentId: 'local-c9' },
+    'by name and ID; DNS on the bridges\' gateways',
+  );
+  t.same(f.calls, [`netd.attach local-c9 ${mine},${other}`], 'netd makes it; the managers are not asked');
+
+  const swarm = await hook.join('c1', 'web1', wanted);
+  t.equal(swarm.attachmentId, 'att1', 'swarm networks go to the managers');
+  t.same(f.calls.slice(1), ['attachNetwork c1 web1 front[www] back[]', 'netd.attach att1 net-front,net-back,net-ingress']);
+
+  f.calls.length = 0;
+  await hook.leave('local-c9');
+  t.same(f.calls, ['netd.detach local-c9 0'], 'a local attachment goes back to this host, not the managers');
+  await local.remove('mine');
+  t.same(local.list().map((n) => n.spec?.annotations?.name), ['other'], 'its addresses were given back: the network can go');
+  f.calls.length = 0;
+  await hook.leave('att1');
+  t.same(f.calls, ['netd.detach att1 3', 'detachNetwork att1'], 'a swarm attachment goes back to the managers');
+});
+
+t.test('HostContainerNetworks: bridge and swarm networks together are refused, nothing joined', async (t) => {
+  const { f, local, hook } = await hostHook(t, ['mine', 'other']);
+  await t.rejects(hook.join('c1', 'web1', [net('front'), net('mine'), net('back'), net('other')]), {
+    code: ErrorCode.INVALID_ARGUMENT,
+    message: /^a container joins either this host's bridge networks \(mine, other\) or swarm networks, not both$/,
+  });
+  t.same(f.calls, [], 'neither netd nor the managers asked');
+  await local.remove('mine');
+  t.pass('no local attachment holds the network');
+});
+
+t.test('HostContainerNetworks: bridge networks need netd (UNSUPPORTED without); leaving one without netd still frees it', async (t) => {
+  const { f, local, hook } = await hostHook(t, ['mine'], () => undefined);
+  await t.rejects(hook.join('c1', 'web1', [net('mine')]), {
+    code: ErrorCode.UNSUPPORTED,
+    message: /^this tsswarmd runs no netd, so its containers cannot join bridge networks$/,
+  });
+  t.same(f.calls, []);
+  await local.remove('mine');
+  t.same(local.list(), [], 'nothing was attached');
+
+  // Joined while in the swarm, left after leaving it.
+  const withNetd = await hostHook(t, ['mine']);
+  await withNetd.hook.join('c1', 'web1', [net('mine')]);
+  const after = new HostContainerNetworks(new SwarmContainerNetworks(withNetd.f.parts, silentLogger()), withNetd.local, () => undefined);
+  withNetd.f.calls.length = 0;
+  await after.leave('local-c1');
+  t.same(withNetd.f.calls, [], 'no netd to tell, no managers asked');
+  await withNetd.local.remove('mine');
+  t.same(withNetd.local.list(), [], 'the attachment was forgotten');
+});
+
+t.test('HostContainerNetworks: a swarm network whose name is a prefix of a bridge network\'s ID is the swarm network', async (t) => {
+  const { f, hook, ids } = await hostHook(t, ['mine']);
+  // The user has a swarm network named like the first characters of a local network's ID (docker: an exact name wins over an ID prefix).
+  const name = (ids.get('mine') ?? '').slice(0, 3);
+  const joined = await hook.join('c1', 'web1', [net(name)]).catch((err: unknown) => err);
+  t.same(f.calls[0], `attachNetwork c1 web1 ${name}[]`, 'the managers are asked for it');
+  t.match(joined, { attachmentId: 'att1' });
+});
+
+t.test('HostContainerNetworks: a refused join is a rejected promise, as ContainerNetworks promises', async (t) => {
+  const { hook } = await hostHook(t, ['mine'], () => undefined);
+  let thrown: unknown;
+  let result: Promise<unknown> | undefined;
+  try {
+    result = hook.join('c1', 'web1', [net('mine')]);
+  } catch (err) {
+    thrown = err;
+  }
+  t.equal(thrown, undefined, 'nothing thrown synchronously');
+  await t.rejects(result ?? Promise.resolve(), { code: ErrorCode.UNSUPPORTED });
 });

@@ -203,6 +203,8 @@ export interface FakeDaemon {
   tasks: Task[];
   services: Service[];
   networks: Network[];
+  /** This host's bridge networks (`network create -d bridge`). */
+  localNetworks: Network[];
   /** When true (the default), tasks not yet running move closer to running on every ListTasks. */
   autoAdvance: boolean;
   cluster: Cluster;
@@ -227,6 +229,7 @@ export async function startFakeDaemon(t: Teardown): Promise<FakeDaemon> {
     tasks: fixtureTasks(Math.floor(Date.now() / 1000)),
     services: fixtureServices(),
     networks: fixtureNetworks(),
+    localNetworks: [],
     autoAdvance: true,
     cluster: fixtureCluster(),
     info: SwarmInfo.create({
@@ -458,6 +461,20 @@ export async function startFakeDaemon(t: Teardown): Promise<FakeDaemon> {
     leave: (r: { force: boolean }) => {
       if (d.info.controlAvailable && !r.force) throw new TsswarmError(ErrorCode.CONFLICT, 'a manager must leave with --force');
       d.info = SwarmInfo.create({ state: LocalNodeState.INACTIVE });
+      return {};
+    },
+    createLocalNetwork: (r: { spec: NetworkSpec }) => {
+      const name = r.spec.annotations?.name ?? '';
+      if (d.localNetworks.some((n) => n.spec?.annotations?.name === name)) throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `network with name ${name} already exists`);
+      const network = Network.create({ id: `l0c4l${String(d.localNetworks.length).padStart(20, '0')}`, spec: r.spec, driverState: { name: 'bridge', options: {} }, vni: d.localNetworks.length + 1, meta: { createdAt: t0 } });
+      d.localNetworks.push(network);
+      return { network };
+    },
+    listLocalNetworks: () => ({ networks: d.localNetworks }),
+    removeLocalNetwork: (r: { ref: string }) => {
+      const before = d.localNetworks.length;
+      d.localNetworks = d.localNetworks.filter((n) => n.id !== r.ref && n.spec?.annotations?.name !== r.ref);
+      if (d.localNetworks.length === before) throw new TsswarmError(ErrorCode.NOT_FOUND, `network ${r.ref} not found`);
       return {};
     },
   };

@@ -80,12 +80,18 @@ t.test('namespace worker scripts: one batch per namespace, failures named, nothi
     { netns: 'tss-l-h1.ep2', tool: 'nft' as const, input: 'table ip t {\n}\n' },
   ];
   const ip = namespaceWorkerScript(jobs, 'iproute2');
-  t.match(ip, "ip -n tss-l-h1.ep1 -force -batch - <<'TSSWARM_NETD_EOF' || { echo \"netd: batch in tss-l-h1.ep1 failed\" >&2; rc=1; }\nlink set dev lo up\naddr add 10.0.0.2/24 dev eth0\nlink set dev eth0 addrgenmode none\nTSSWARM_NETD_EOF\n");
+  t.match(ip, /^rc=0\nip=\$\(command -v ip\) \|\| \{ echo "netd: no ip on PATH" >&2; exit 1; \}\n/, 'iproute2 ip by path');
+  t.match(ip, "\"$ip\" -n tss-l-h1.ep1 -force -batch - <<'TSSWARM_NETD_EOF' || { echo \"netd: batch in tss-l-h1.ep1 failed\" >&2; rc=1; }\nlink set dev lo up\naddr add 10.0.0.2/24 dev eth0\nlink set dev eth0 addrgenmode none\nTSSWARM_NETD_EOF\n");
   t.match(ip, /exit \$rc\n$/);
   t.match(ip, "ip netns exec tss-l-h1.ep2 nft -f - <<'TSSWARM_NETD_EOF' ||");
+  // nsenter enters the network namespace only and runs the same batch with iproute2's ip there
+  // (by path, never busybox's own ip applet): one namespace, one ip process.
   const bb = namespaceWorkerScript(jobs, 'busybox');
-  t.match(bb, "busybox nsenter --net=/run/netns/tss-l-h1.ep1 busybox sh -c 'ip link set dev lo up && ip addr add 10.0.0.2/24 dev eth0 && { echo 1 > /proc/sys/net/ipv6/conf/eth0/disable_ipv6 2>/dev/null || true; }' ||");
+  t.match(bb, "busybox nsenter --net=/run/netns/tss-l-h1.ep1 \"$ip\" -force -batch - <<'TSSWARM_NETD_EOF' ||");
+  t.match(bb, 'addr add 10.0.0.2/24 dev eth0\nlink set dev eth0 addrgenmode none\nTSSWARM_NETD_EOF\n');
   t.match(bb, "busybox nsenter --net=/run/netns/tss-l-h1.ep2 nft -f - <<'TSSWARM_NETD_EOF' ||");
+  t.match(namespaceWorkerScript(jobs, 'nsenter'), "\nnsenter --net=/run/netns/tss-l-h1.ep1 \"$ip\" -force -batch - <<'TSSWARM_NETD_EOF' ||");
+  t.equal((bb.match(/^if \[ -e \/run\/netns\/tss-l-h1\.ep2 \]; then$/gm) ?? []).length, 2, 'a namespace that is gone is skipped');
   t.throws(() => namespaceWorkerScript([{ netns: 'x; rm -rf /', tool: 'ip', input: 'link set dev lo up\n' }]), /unsafe namespace batch/);
-  t.throws(() => namespaceWorkerScript([{ netns: 'ok', tool: 'ip', input: "link set dev lo up'; reboot; '\n" }], 'busybox'), /unsafe namespace batch/);
+  t.throws(() => namespaceWorkerScript([{ netns: 'ok', tool: 'ip', input: 'link set dev lo up\nTSSWARM_NETD_EOF\nreboot\n' }], 'busybox'), /unsafe namespace batch/);
 });

@@ -174,6 +174,15 @@ const cases: Case[] = [
     expect: [`ip link set dev ${vethA} group 4242`, 'ip link del group 4242', `~ip link add ${vethA}`, '~pending', '~ip@ns-a', '~ip@ns-a', '~ip@ns-a', '~ip@ns-a', '~ip@ns-a', '~addrgenmode', '~master', '~up', '~alias'],
   },
   {
+    name: 'an endpoint veth fingerprinted but never brought up (crash before the last step) is remade alone',
+    desired: baseState,
+    damage: (h) => {
+      const l = h.links.get(vethA);
+      if (l) l.up = false;
+    },
+    expect: [`ip link set dev ${vethA} group 4242`, 'ip link del group 4242', `~ip link add ${vethA}`, '~pending', '~ip@ns-a', '~ip@ns-a', '~ip@ns-a', '~ip@ns-a', '~ip@ns-a', '~addrgenmode', '~master', '~up', '~alias'],
+  },
+  {
     name: 'strays of netd are removed, other devices are left alone',
     desired: baseState,
     damage: (h) => {

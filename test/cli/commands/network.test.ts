@@ -41,7 +41,8 @@ t.test('network create: flags become the NetworkSpec; the ID is printed', async 
 t.test('network create: bad flags are refused before anything is sent', async (t) => {
   const d = await startFakeDaemon(t);
   const cases: [string[], RegExp][] = [
-    [['-d', 'bridge', 'n'], /--driver: "bridge" is not supported: swarm networks use the overlay driver/],
+    [['-d', 'macvlan', 'n'], /--driver: "macvlan" is not supported: swarm networks use the overlay driver, this host's own networks the bridge driver/],
+    [['-d', 'bridge', '--attachable', 'n'], /--attachable is for overlay networks/],
     [['--subnet', '10.0.0.1/24', 'n'], /--subnet: invalid subnet 10\.0\.0\.1\/24: host bits are set \(did you mean 10\.0\.0\.0\/24\?\)/],
     [['--subnet', 'ten', 'n'], /--subnet: invalid subnet "ten"/],
     [['--subnet', '10.0.0.0/16', '--subnet', '10.0.1.0/24', 'n'], /--subnet: 10\.0\.1\.0\/24 overlaps 10\.0\.0\.0\/16/],
@@ -105,4 +106,40 @@ t.test('network rm: by name; unknown and in-use ones fail, the rest are removed'
   t.match(r.stderr, /network ghost not found/);
   t.same(d.requests('removeNetwork'), [{ networkId: ids.front }, { networkId: ids.back }]);
   t.equal((await d.cli('network', 'ls', '-q', '--no-trunc')).stdout, `${ids.front}\n`);
+});
+
+t.test("-d bridge: this host's own networks, listed with the swarm's (scope local), removed locally", async (t) => {
+  const d = await startFakeDaemon(t);
+  const made = await d.cli('network', 'create', '-d', 'bridge', '--subnet', '192.168.7.0/24', '--internal', 'mynet');
+  t.equal(made.code, 0, made.stderr);
+  t.equal(d.requests('createNetwork').length, 0, 'the managers are not asked');
+  const [req] = d.requests('createLocalNetwork') as { spec: NetworkSpec }[];
+  t.same(req?.spec.driver, { name: 'bridge', options: {} });
+  t.equal(req?.spec.internal, true);
+  t.same(req?.spec.ipam?.configs.map((c) => c.subnet), ['192.168.7.0/24']);
+  t.equal(made.stdout, `${d.localNetworks[0]?.id}\n`, 'prints the ID');
+
+  const ls = await d.cli('network', 'ls', '--format', '{{.Name}}|{{.Driver}}|{{.Scope}}');
+  t.same(ls.stdout.split('\n').filter((l) => l !== ''), ['back|overlay|swarm', 'front|overlay|swarm', 'mynet|bridge|local'], 'both kinds, by name, with their scope');
+  const local = await d.cli('network', 'ls', '-f', 'scope=local', '-q');
+  t.equal(local.stdout.trim().length, 12, 'filtered by scope');
+  const inspect = await d.cli('network', 'inspect', '--format', '{{.Scope}} {{.Driver}} {{.Internal}}', 'mynet');
+  t.equal(inspect.stdout.trim(), 'local bridge true');
+
+  oneLineFailure(t, await d.cli('network', 'create', '-d', 'bridge', 'front'), /network with name front already exists \(a swarm network\)/, 'a swarm network name');
+  t.equal(d.requests('createLocalNetwork').length, 1, 'nothing more made');
+
+  const mynetId = d.localNetworks[0]?.id;
+  const rm = await d.cli('network', 'rm', 'mynet', 'back');
+  t.equal(rm.code, 0, rm.stderr);
+  t.equal(rm.stdout, 'mynet\nback\n');
+  t.same(d.requests('removeLocalNetwork'), [{ ref: mynetId }], 'the local one removed locally, by ID');
+  t.same(d.localNetworks, [], 'gone');
+  t.equal((d.requests('removeNetwork') as { networkId: string }[])[0]?.networkId, ids.back, 'the swarm one by the managers');
+
+  d.info = { ...d.info, controlAvailable: false };
+  await d.cli('network', 'create', '-d', 'bridge', 'solo');
+  const worker = await d.cli('network', 'ls', '--format', '{{.Name}}');
+  t.equal(worker.code, 0, worker.stderr);
+  t.same(worker.stdout.split('\n').filter((l) => l !== ''), ['solo'], 'a node that cannot list the swarm networks lists its own');
 });
