@@ -228,6 +228,9 @@ export function createRequest(image: string, command: readonly string[], flags: 
   };
 }
 
+/** Most `--network-alias` values (the managers take as many per network). */
+export const maxNetworkAliases = 32;
+
 /**
  * `--network NET` (repeatable) with `--network-alias` names (given on every network): attachable
  * swarm networks by name or ID; `none` is the default (a namespace with loopback only).
@@ -243,6 +246,7 @@ export function networkConfigs(networks: readonly string[], aliases: readonly st
   }
   if (new Set(wanted).size !== wanted.length) throw invalidArgument('a network is named twice in --network');
   if (aliases.length > 0 && wanted.length === 0) throw invalidArgument('--network-alias needs --network');
+  if (aliases.length > maxNetworkAliases) throw invalidArgument(`at most ${maxNetworkAliases} --network-alias values, not ${aliases.length}`);
   for (const a of aliases) {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(a)) throw invalidArgument(`--network-alias ${JSON.stringify(a)} is not a valid DNS name`);
   }

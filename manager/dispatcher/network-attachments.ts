@@ -13,6 +13,8 @@ import { resolveNetwork } from '../controlapi/resolve-named.js';
 
 /** Most networks one container joins. */
 export const maxNetworksPerAttachment = 16;
+/** Most DNS aliases of a container on one network. */
+export const maxAliasesPerNetwork = 32;
 /** Most live attachment tasks on one node. */
 export const maxAttachmentsPerNode = 512;
 
@@ -42,6 +44,7 @@ export function attachableNetworks(networks: readonly Network[], wanted: readonl
     }
     if (seen.has(network.id)) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `network ${name} is named twice`);
     seen.add(network.id);
+    if (w.aliases.length > maxAliasesPerNetwork) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `at most ${maxAliasesPerNetwork} aliases per network (${w.aliases.length} asked on ${name})`);
     for (const alias of w.aliases) checkAlias(alias);
     if (w.addresses.length > 0) throw new TsswarmError(ErrorCode.UNSUPPORTED, `a static address on network ${name} is not supported for standalone containers yet`);
     return { target: network.id, aliases: [...new Set(w.aliases)], addresses: [], driverAttachmentOpts: {} };

@@ -81,6 +81,9 @@ t.test('--mount: bind, tmpfs and volume with docker\'s fields', async (t) => {
 t.test('--network and --network-alias: attachable swarm networks, aliases on each', async (t) => {
   t.same(networkConfigs([], []), [], 'no --network: none');
   t.same(networkConfigs(['none'], []), [], '--network none is the default');
+  const many = Array.from({ length: 33 }, (_, i) => `a${i}`);
+  t.throws(() => networkConfigs(['front'], many), { message: 'at most 32 --network-alias values, not 33' });
+  t.equal(networkConfigs(['front'], many.slice(0, 32))[0]?.aliases.length, 32, '32 aliases are fine');
   t.same(networkConfigs(['front', 'back'], ['db', 'primary']), [
     { target: 'front', aliases: ['db', 'primary'] },
     { target: 'back', aliases: ['db', 'primary'] },

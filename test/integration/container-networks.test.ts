@@ -15,13 +15,10 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
 import { labDown, labUp, startHostDaemon, stopHostDaemon, type LabRecord } from '../../deploy/lab/index.js';
-import { ImageService } from '../../worker/images/image-service.js';
 import { eventually } from '../helpers/eventually.js';
 import { labCli, runningTasks } from '../helpers/lab-services.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { loadTestImage } from '../helpers/lab-image.js';
 
 const labName = `cnet${process.pid % 100_000}`;
 let record: LabRecord;
@@ -68,10 +65,7 @@ function taskNamespaces(hostName: string): Promise<string[]> {
 }
 
 t.test('the test image is loaded on every host', async (t) => {
-  const dir = await tempDir(t, 'attachable-image');
-  const tar = join(dir, 'busybox.tar');
-  await buildBusyboxImage(tar);
-  for (const h of record.hosts) await new ImageService({ dataDir: h.dataDir }).load(tar);
+  await loadTestImage(t, record);
   t.pass('loaded');
 });
 

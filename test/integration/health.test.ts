@@ -5,13 +5,10 @@
  * the reason in `service inspect --pretty`, while the old replica that was not touched keeps running.
  */
 import t from 'tap';
-import { join } from 'node:path';
-import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
 import { labDown, labUp, type LabRecord } from '../../deploy/lab/index.js';
-import { ImageService } from '../../worker/images/image-service.js';
 import { eventually } from '../helpers/eventually.js';
-import { tempDir } from '../helpers/temp-dir.js';
 import { labCli, runningTasks } from '../helpers/lab-services.js';
+import { loadTestImage } from '../helpers/lab-image.js';
 
 const labName = 'hlt';
 let record: LabRecord;
@@ -34,10 +31,7 @@ async function inspect(service: string): Promise<{ UpdateStatus?: { State: strin
 }
 
 t.test('the test image is loaded on every host', async (t) => {
-  const dir = await tempDir(t, 'health-image');
-  const tar = join(dir, 'busybox.tar');
-  await buildBusyboxImage(tar);
-  for (const h of record.hosts) await new ImageService({ dataDir: h.dataDir }).load(tar);
+  await loadTestImage(t, record);
   t.pass('loaded');
 });
 

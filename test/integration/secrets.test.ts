@@ -11,13 +11,12 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
 import { hostLogFile, hostSocket, labDown, labUp, startHostDaemon, stopHostDaemon, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
 import { mountsBelow } from '../../lib/mounts.js';
-import { ImageService } from '../../worker/images/image-service.js';
 import { tsswarmWith, type CliResult } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { loadTestImage } from '../helpers/lab-image.js';
 
 const labName = `sec${process.pid % 100_000}`;
 let record: LabRecord;
@@ -58,10 +57,7 @@ async function regularFiles(dir: string): Promise<string[]> {
 }
 
 t.test('the test image is loaded on every host', async (t) => {
-  const dir = await tempDir(t, 'secrets-image');
-  const tar = join(dir, 'busybox.tar');
-  await buildBusyboxImage(tar);
-  for (const h of record.hosts) await new ImageService({ dataDir: h.dataDir }).load(tar);
+  await loadTestImage(t, record);
   t.pass('loaded');
 });
 

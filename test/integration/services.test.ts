@@ -5,15 +5,12 @@
  * + 5 s and stopped (never duplicated) when it returns, and bad input refused with nothing created.
  */
 import t from 'tap';
-import { join } from 'node:path';
-import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
 import { labDown, labUp, hostSocket, startHostDaemon, stopHostDaemon, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
-import { ImageService } from '../../worker/images/image-service.js';
 import { eventually } from '../helpers/eventually.js';
 import { execFile, spawn } from 'node:child_process';
 import { tsswarmBin, tsswarmWith, type CliResult } from '../helpers/cli.js';
 import { labCli, runningTasks } from '../helpers/lab-services.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { loadTestImage } from '../helpers/lab-image.js';
 
 const labName = `sv${process.pid % 100_000}`;
 let record: LabRecord;
@@ -29,10 +26,7 @@ const { host, on, tasks } = labCli(() => record);
 const running = runningTasks;
 
 t.test('the test image is loaded on every host', async (t) => {
-  const dir = await tempDir(t, 'services-image');
-  const tar = join(dir, 'busybox.tar');
-  await buildBusyboxImage(tar);
-  for (const h of record.hosts) await new ImageService({ dataDir: h.dataDir }).load(tar);
+  await loadTestImage(t, record);
   t.equal((await on('h1', 'swarm', 'update', '--dispatcher-heartbeat', '1s')).code, 0, 'a 1 s heartbeat keeps failure detection short');
 });
 

@@ -9,12 +9,11 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildBusyboxImage } from '../../deploy/images/build-busybox.js';
 import { hostSocket, labDown, labUp, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
-import { ImageService } from '../../worker/images/image-service.js';
 import { tsswarmWith, type CliResult } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { loadTestImage } from '../helpers/lab-image.js';
 
 const labName = 'stk';
 let record: LabRecord;
@@ -121,10 +120,7 @@ function wgetFrom(h: LabHost, url: string): Promise<string> {
 const version = async (service: string): Promise<number> => Number((await on('h1', 'service', 'inspect', '--format', '{{.Version.Index}}', service)).stdout.trim());
 
 t.test('the test image is loaded on every host; unrelated objects exist', async (t) => {
-  const images = await tempDir(t, 'stack-image');
-  const tar = join(images, 'busybox.tar');
-  await buildBusyboxImage(tar);
-  for (const h of record.hosts) await new ImageService({ dataDir: h.dataDir }).load(tar);
+  await loadTestImage(t, record);
   t.equal((await on('h1', 'network', 'create', 'keepnet')).code, 0, 'a network outside the stack');
   t.equal((await tsswarmWith({ env: { TSSWARM_HOST: `unix://${hostSocket(host('h1'))}` }, input: 'keep' }, 'secret', 'create', 'keepsecret', '-')).code, 0, 'a secret outside the stack');
 });

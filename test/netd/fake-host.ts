@@ -4,9 +4,10 @@
  * in endpoint namespaces) and refuses what the kernel would refuse, so tests can check that
  * plan's output applies cleanly and converges without a lab.
  */
-import type { ObservedFdb, ObservedHostState, ObservedNeighbour } from '../../netd/model.js';
+import type { DesiredHostState, ObservedFdb, ObservedHostState, ObservedNeighbour } from '../../netd/model.js';
 import { parseNftFingerprint } from '../../netd/nft.js';
-import type { Operation } from '../../netd/plan.js';
+import { plan, type Operation } from '../../netd/plan.js';
+import type { Rng } from '../../lib/rng.js';
 
 interface FakeLink {
   kind: string;
@@ -198,4 +199,23 @@ export class FakeHost {
         fail('unknown command');
     }
   }
+}
+
+/** `tool[@netns] command`, first line of an nft script only. */
+export function show(ops: readonly Operation[]): string[] {
+  return ops.map((o) => `${o.tool}${o.netns === undefined ? '' : `@${o.netns}`} ${o.command.split('\n')[0] ?? ''}`);
+}
+
+/**
+ * One step of the plan simulations: plans `desired` on `host` and applies it, crashing part-way
+ * with probability 0.4 and recovering with a fresh plan; throws unless planning again gives nothing.
+ */
+export function applyWithCrashes(host: FakeHost, desired: DesiredHostState, rng: Rng): void {
+  const ops = plan(desired, host.observed());
+  if (rng.chance(0.4)) {
+    host.applyAll(ops.slice(0, rng.int(ops.length + 1)));
+    host.applyAll(plan(desired, host.observed()));
+  } else host.applyAll(ops);
+  const again = plan(desired, host.observed());
+  if (again.length > 0) throw new Error(`not converged: ${show(again).join('; ')}`);
 }

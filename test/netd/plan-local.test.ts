@@ -23,7 +23,7 @@ import {
   vxlanName,
 } from '../../netd/model.js';
 import { type Operation, plan } from '../../netd/plan.js';
-import { FakeHost } from './fake-host.js';
+import { FakeHost, applyWithCrashes, show } from './fake-host.js';
 
 const h1 = '198.18.0.1';
 const h2 = '198.18.0.2';
@@ -37,11 +37,6 @@ function ep(id: string, networkId: string, hostAddress: string, address: string,
 
 function desired(endpoints: ClusterEndpoint[], networks: DesiredNetwork[] = [mine, walled, appnet]): DesiredHostState {
   return desiredForHost({ hostAddress: h1, underlayDevice: 'eth0', networks, endpoints });
-}
-
-/** `tool[@netns] command`, first line of an nft script only. */
-function show(ops: readonly Operation[]): string[] {
-  return ops.map((o) => `${o.tool}${o.netns === undefined ? '' : `@${o.netns}`} ${o.command.split('\n')[0] ?? ''}`);
 }
 
 /**
@@ -352,13 +347,7 @@ t.test('simulation: local and overlay networks, random states and crashes, alway
     try {
       for (let step = 0; step < 6; step++) {
         const d = randomState(rng);
-        const ops = plan(d, host.observed());
-        if (rng.chance(0.4)) {
-          host.applyAll(ops.slice(0, rng.int(ops.length + 1)));
-          host.applyAll(plan(d, host.observed()));
-        } else host.applyAll(ops);
-        const again = plan(d, host.observed());
-        if (again.length > 0) throw new Error(`not converged: ${show(again).join('; ')}`);
+        applyWithCrashes(host, d, rng);
         const want = [...d.networks.flatMap((n) => (n.local === true ? [bridgeName(n.vni)] : [bridgeName(n.vni), vxlanName(n.vni)])), ...d.local.map((l) => vethName(l))].sort();
         if (JSON.stringify(netdLinks(host)) !== JSON.stringify(want)) throw new Error(`devices ${netdLinks(host).join(',')} != ${want.join(',')}`);
         const localBridges = new Set(d.networks.filter((n) => n.local === true).map((n) => bridgeName(n.vni)));

@@ -22,7 +22,7 @@ import {
 } from '../../netd/model.js';
 import { type Operation, plan } from '../../netd/plan.js';
 import { toBatches } from '../../netd/apply.js';
-import { FakeHost } from './fake-host.js';
+import { FakeHost, applyWithCrashes, show } from './fake-host.js';
 
 const h1 = '198.18.0.1';
 const h2 = '198.18.0.2';
@@ -39,11 +39,6 @@ function desired(endpoints: ClusterEndpoint[], networks: DesiredNetwork[] = [app
 }
 
 const web: ClusterService = { id: 'web', networkId: 'appnet', vip: '10.0.0.100', ports: [{ protocol: 'tcp', port: 80 }] };
-
-/** `tool[@netns] command`, first line of an nft script only. */
-function show(ops: readonly Operation[]): string[] {
-  return ops.map((o) => `${o.tool}${o.netns === undefined ? '' : `@${o.netns}`} ${o.command.split('\n')[0] ?? ''}`);
-}
 
 /** A host that has converged on `d`. */
 function converged(d: DesiredHostState): FakeHost {
@@ -442,14 +437,7 @@ t.test('simulation: random states and crashes always converge in one plan + appl
     try {
       for (let step = 0; step < 6; step++) {
         const d = randomState(rng);
-        const ops = plan(d, host.observed());
-        if (rng.chance(0.4)) {
-          // Crash part-way through, then recover with a fresh plan.
-          host.applyAll(ops.slice(0, rng.int(ops.length + 1)));
-          host.applyAll(plan(d, host.observed()));
-        } else host.applyAll(ops);
-        const again = plan(d, host.observed());
-        if (again.length > 0) throw new Error(`not converged: ${show(again).join('; ')}`);
+        applyWithCrashes(host, d, rng);
         const netdLinks = [...host.links.keys()].filter((n) => /^ts[bve]-/.test(n)).sort();
         const want = [...d.networks.flatMap((n) => [bridgeName(n.vni), vxlanName(n.vni)]), ...d.local.map((l) => vethName(l))].sort();
         if (JSON.stringify(netdLinks) !== JSON.stringify(want)) throw new Error(`devices ${netdLinks.join(',')} != ${want.join(',')}`);

@@ -57,6 +57,9 @@ t.test('networks a container may not join are refused, with the network named', 
   t.throws(() => attachableNetworks(networks, [want('front'), want('aaaa1111')]), { code: ErrorCode.INVALID_ARGUMENT, message: 'network front is named twice' }, 'by name and by ID');
   t.throws(() => attachableNetworks(networks, [want('front', ['-bad'])]), { code: ErrorCode.INVALID_ARGUMENT, message: /network alias "-bad" is not a valid DNS name/ });
   t.throws(() => attachableNetworks(networks, [want('front', ['a'.repeat(64)])]), { code: ErrorCode.INVALID_ARGUMENT, message: /is not a valid DNS name/ }, 'at most 63 characters');
+  const many = Array.from({ length: 33 }, (_, i) => `a${i}`);
+  t.throws(() => attachableNetworks(networks, [want('front', many)]), { code: ErrorCode.INVALID_ARGUMENT, message: 'at most 32 aliases per network (33 asked on front)' });
+  t.equal(attachableNetworks(networks, [want('front', many.slice(0, 32))])[0]?.aliases.length, 32, '32 aliases are fine');
   t.same(attachableNetworks(networks, [want('front', ['a'.repeat(63)])])[0]?.aliases, ['a'.repeat(63)], '63 characters are fine');
   t.throws(() => attachableNetworks(networks, [want('back', [], ['10.0.1.9'])]), {
     code: ErrorCode.UNSUPPORTED,
