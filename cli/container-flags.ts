@@ -4,7 +4,8 @@
  */
 import { invalidArgument } from '../lib/errors.js';
 import { parseBytes, parseNanoCpus } from '../lib/units.js';
-import type { ContainerCreateRequest, ContainerMount, DeepPartial } from '../proto/index.js';
+import { PublishMode, type ContainerCreateRequest, type ContainerMount, type DeepPartial, type PortConfig } from '../proto/index.js';
+import { parsePublish } from './service-flags.js';
 import { healthConfigFromFlags, type HealthFlags } from './health-flags.js';
 import { validateVolumeName } from '../worker/volumes/names.js';
 
@@ -29,6 +30,7 @@ export interface RunFlags extends HealthFlags {
   readonly rm?: boolean;
   readonly network?: readonly string[];
   readonly networkAlias?: readonly string[];
+  readonly publish?: readonly string[];
 }
 
 /** Commander helper: collects a repeatable option into a list. */
@@ -225,7 +227,27 @@ export function createRequest(image: string, command: readonly string[], flags: 
     autoRemove: flags.rm === true,
     ...(healthcheck !== undefined ? { healthcheck } : {}),
     networks: networkConfigs(flags.network ?? [], flags.networkAlias ?? []),
+    ports: containerPorts(flags.publish ?? []),
   };
+}
+
+/**
+ * `-p HOST:CONTAINER[/PROTOCOL]` (repeatable, ranges as `8000-8001:80-81`): ports of this host sent
+ * to the container on its bridge network. The host port is required (no random ones) and a host
+ * address cannot be given: the port answers on every address of the host.
+ */
+export function containerPorts(texts: readonly string[]): PortConfig[] {
+  const out: PortConfig[] = [];
+  for (const text of texts) {
+    if (text.includes('=')) throw invalidArgument(`-p: ${JSON.stringify(text)}: use HOST:CONTAINER[/PROTOCOL] for a container`);
+    if (text.split(':').length > 2) throw invalidArgument(`-p: ${JSON.stringify(text)}: a host address cannot be given; the port answers on every address of the host`);
+    for (const p of parsePublish(text, '-p')) {
+      if (p.publishedPort === 0) throw invalidArgument(`-p: ${JSON.stringify(text)} needs the host port too (HOST:CONTAINER)`);
+      if (out.some((o) => o.protocol === p.protocol && o.publishedPort === p.publishedPort)) throw invalidArgument(`-p: host port ${p.publishedPort} is published twice`);
+      out.push({ ...p, publishMode: PublishMode.HOST });
+    }
+  }
+  return out;
 }
 
 /** Most `--network-alias` values (the managers take as many per network). */

@@ -6,9 +6,9 @@
  * (DetachNetwork), which frees the addresses. Anything that fails half-way is undone before the
  * error goes back to the user, so a refused `run` leaves no attachment behind.
  */
-import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
+import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { Task, TaskState, type Network, type NetworkAttachmentConfig } from '../proto/index.js';
+import { Task, TaskState, type Network, type NetworkAttachmentConfig, type PortConfig } from '../proto/index.js';
 import type { ContainerNetworks, JoinedNetworks } from '../worker/engine/container-networks.js';
 import { joinedEndpoints } from './joined-endpoints.js';
 import type { AttachmentTasks } from '../worker/tasks/attachment-tasks.js';
@@ -37,7 +37,7 @@ export interface SwarmParts {
 
 /** The engine's ContainerNetworks backed by the swarm node. */
 export class SwarmContainerNetworks implements ContainerNetworks {
-  /** Containers whose join is under way: their attachment is never swept. */
+  /** Containers whose join or creation is under way: their attachment is never swept. */
   private readonly joining = new Set<string>();
 
   constructor(
@@ -55,9 +55,15 @@ export class SwarmContainerNetworks implements ContainerNetworks {
     this.joining.add(containerId);
     try {
       return await this.joinVia(managers, assignments, netd, containerId, name, networks);
-    } finally {
+    } catch (err) {
       this.joining.delete(containerId);
+      throw err;
     }
+  }
+
+  /** The engine made the container (or gave up): from now on the sweep judges its attachment. */
+  settled(containerId: string): void {
+    this.joining.delete(containerId);
   }
 
   private async joinVia(
@@ -135,9 +141,20 @@ export class HostContainerNetworks implements ContainerNetworks {
     private readonly netd: () => TaskNetworks | undefined,
   ) {}
 
-  async join(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[]): Promise<JoinedNetworks> {
+  async join(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[], ports: readonly PortConfig[] = []): Promise<JoinedNetworks> {
     const local = networks.filter((n) => this.local.isLocal(n.target));
-    if (local.length === 0) return this.swarm.join(containerId, name, networks);
+    if (local.length === 0 && ports.length > 0) {
+      throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, "-p publishes a container on this host's bridge networks; on swarm networks publish a service's ports (service create --publish)");
+    }
+    if (local.length === 0) {
+      try {
+        return await this.swarm.join(containerId, name, networks);
+      } catch (err) {
+        // Outside a swarm there are no swarm networks: the name is simply unknown (as docker says).
+        if (!isTsswarmError(err, ErrorCode.NOT_IN_SWARM)) throw err;
+        throw new TsswarmError(ErrorCode.NOT_FOUND, `network ${networks.map((n) => n.target).join(', ')} not found (this host's bridge networks: tsswarm network ls; swarm networks need the host in a swarm)`);
+      }
+    }
     if (local.length !== networks.length) {
       throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `a container joins either this host's bridge networks (${local.map((n) => n.target).join(', ')}) or swarm networks, not both`);
     }
@@ -145,7 +162,11 @@ export class HostContainerNetworks implements ContainerNetworks {
     if (netd === undefined) {
       throw new TsswarmError(ErrorCode.UNSUPPORTED, 'this tsswarmd runs no netd, so its containers cannot join bridge networks');
     }
-    return this.local.join(netd, containerId, name, networks);
+    return this.local.join(netd, containerId, name, networks, ports);
+  }
+
+  settled(containerId: string): void {
+    this.swarm.settled(containerId);
   }
 
   leave(attachmentId: string): Promise<void> {

@@ -12,7 +12,7 @@
  * nothing. After a daemon restart the attachments are handed back to netd before its first
  * reconcile (`restore`), so running containers keep their interfaces.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
@@ -20,7 +20,7 @@ import type { Logger } from '../lib/log.js';
 import { Ipam, type IpamState } from '../manager/allocator/ipam.js';
 import { bridgeDriver, validateNetworkSpec } from '../manager/controlapi/network-spec.js';
 import { resolveNetwork } from '../manager/controlapi/resolve-named.js';
-import { IPAMFamily, Network, Task, type NetworkAttachmentConfig, type NetworkSpec } from '../proto/index.js';
+import { IPAMFamily, Network, PortProtocol, PublishMode, Task, type NetworkAttachmentConfig, type NetworkSpec, type PortConfig } from '../proto/index.js';
 import { timestampFromMs } from '../proto/time.js';
 import type { JoinedNetworks } from '../worker/engine/container-networks.js';
 import type { TaskNetworks } from '../worker/tasks/ports.js';
@@ -54,6 +54,30 @@ interface AttachmentRecord {
   readonly aliases: readonly string[];
   /** networkId → address (without prefix). */
   readonly addresses: Readonly<Record<string, string>>;
+  /** Ports published on this host to the container (`-p`), on its first network's address. */
+  readonly ports?: readonly PublishedPortRecord[];
+}
+
+interface PublishedPortRecord {
+  readonly protocol: 'tcp' | 'udp';
+  readonly publishedPort: number;
+  readonly targetPort: number;
+}
+
+/** `-p` ports as the state file keeps them; INVALID_ARGUMENT for what cannot be published. */
+function publishedPorts(ports: readonly PortConfig[]): PublishedPortRecord[] {
+  const out: PublishedPortRecord[] = [];
+  for (const p of ports) {
+    const protocol = p.protocol === PortProtocol.TCP ? 'tcp' : p.protocol === PortProtocol.UDP ? 'udp' : undefined;
+    if (protocol === undefined) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'only tcp and udp ports can be published');
+    const ok = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
+    if (!ok(p.publishedPort) || !ok(p.targetPort)) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `-p needs a host port and a container port from 1 to 65535 (got ${p.publishedPort}:${p.targetPort})`);
+    if (out.some((o) => o.protocol === protocol && o.publishedPort === p.publishedPort)) {
+      throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `port ${p.publishedPort}/${protocol} is published twice`);
+    }
+    out.push({ protocol, publishedPort: p.publishedPort, targetPort: p.targetPort });
+  }
+  return out;
 }
 
 interface FileState {
@@ -69,6 +93,8 @@ export class LocalNetworks {
   private networks: NetworkRecord[];
   private attachments: AttachmentRecord[];
   private busy: Promise<unknown> = Promise.resolve();
+  /** Attachments whose join is under way (reserved, not yet handed to netd). */
+  private readonly joining = new Set<string>();
 
   private constructor(
     private readonly file: string,
@@ -164,38 +190,53 @@ export class LocalNetworks {
    * Joins container `containerId` to local networks through netd: an address on each, one
    * namespace with an interface per network. Undone when anything fails.
    */
-  join(netd: TaskNetworks, containerId: string, name: string, configs: readonly NetworkAttachmentConfig[]): Promise<JoinedNetworks> {
+  async join(netd: TaskNetworks, containerId: string, name: string, configs: readonly NetworkAttachmentConfig[], ports: readonly PortConfig[] = []): Promise<JoinedNetworks> {
+    // Addresses and ports are reserved under the lock; netd is called outside it (netd's start
+    // hands the attachments back through restore, which takes the lock), and the reservation
+    // stays marked as joining so that restore leaves it alone.
+    const { record, networks } = await this.reserve(containerId, name, configs, ports);
+    try {
+      const netnsPath = await netd.attach(this.taskOf(record), this.networkMap());
+      if (netnsPath === undefined) throw new TsswarmError(ErrorCode.EXTERNAL, `netd made no network namespace for container ${name}`);
+      return { netnsPath, dnsServers: [...new Set(networks.map(gatewayOf))], attachmentId: record.id, endpoints: joinedEndpoints(this.taskOf(record), this.networkMap()) };
+    } catch (err) {
+      await netd.detach(this.taskOf(record)).catch(() => undefined);
+      await this.serial(() => this.forget(record.id)).catch(() => undefined);
+      throw err;
+    } finally {
+      this.joining.delete(record.id);
+    }
+  }
+
+  private reserve(containerId: string, name: string, configs: readonly NetworkAttachmentConfig[], ports: readonly PortConfig[]): Promise<{ record: AttachmentRecord; networks: Network[] }> {
     return this.serial(async () => {
       const all = this.list();
       const networks = configs.map((c) => resolveNetwork(all, c.target));
       if (new Set(networks.map((n) => n.id)).size !== networks.length) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, 'a network is named twice');
+      const published = publishedPorts(ports);
+      for (const p of published) {
+        const user = this.attachments.find((a) => (a.ports ?? []).some((q) => q.protocol === p.protocol && q.publishedPort === p.publishedPort));
+        if (user !== undefined) throw new TsswarmError(ErrorCode.CONFLICT, `port ${p.publishedPort}/${p.protocol} is already published by container ${user.name}`);
+      }
       const id = `${localAttachmentPrefix}${containerId}`;
       const ipam = Ipam.fromJSON(this.ipam.toJSON());
       const addresses: Record<string, string> = {};
       for (const n of networks) addresses[n.id] = ipam.allocateAddress(n.id, id);
-      const record: AttachmentRecord = { id, containerId, name, aliases: [...new Set(configs.flatMap((c) => c.aliases))], addresses };
+      const record: AttachmentRecord = { id, containerId, name, aliases: [...new Set(configs.flatMap((c) => c.aliases))], addresses, ...(published.length > 0 ? { ports: published } : {}) };
+      if (this.joining.has(id)) throw new TsswarmError(ErrorCode.CONFLICT, `container ${name} is already joining its networks`);
       await this.save(ipam, this.networks, [...this.attachments.filter((a) => a.id !== id), record]);
-      try {
-        const netnsPath = await netd.attach(this.taskOf(record), this.networkMap());
-        if (netnsPath === undefined) throw new TsswarmError(ErrorCode.EXTERNAL, `netd made no network namespace for container ${name}`);
-        const task = this.taskOf(record);
-        return { netnsPath, dnsServers: [...new Set(networks.map(gatewayOf))], attachmentId: id, endpoints: joinedEndpoints(task, this.networkMap()) };
-      } catch (err) {
-        await netd.detach(this.taskOf(record)).catch(() => undefined);
-        await this.forget(id).catch(() => undefined);
-        throw err;
-      }
+      this.joining.add(id);
+      return { record, networks };
     });
   }
 
   /** Gives back a container's local attachment: its namespace and addresses. Idempotent. */
-  leave(netd: TaskNetworks | undefined, attachmentId: string): Promise<void> {
-    return this.serial(async () => {
-      const record = this.attachments.find((a) => a.id === attachmentId);
-      await netd?.detach(Task.create({ id: attachmentId }));
-      if (record !== undefined) await this.forget(attachmentId);
-    });
+  async leave(netd: TaskNetworks | undefined, attachmentId: string): Promise<void> {
+    // netd outside the lock (see join).
+    await netd?.detach(Task.create({ id: attachmentId }));
+    await this.serial(() => this.forget(attachmentId));
   }
+
 
   /**
    * After a restart: hands every attachment whose container still exists back to netd (before its
@@ -204,6 +245,7 @@ export class LocalNetworks {
   restore(netd: { adopt(task: Task, networks: ReadonlyMap<string, Network>): boolean; detach(task: Task): Promise<void> }, containerIds: ReadonlySet<string>): Promise<void> {
     return this.serial(async () => {
       for (const record of [...this.attachments]) {
+        if (this.joining.has(record.id)) continue; // its join hands it to netd itself
         if (containerIds.has(record.containerId) && netd.adopt(this.taskOf(record), this.networkMap())) continue;
         await netd.detach(Task.create({ id: record.id })).catch(() => undefined);
         await this.forget(record.id);
@@ -228,8 +270,16 @@ export class LocalNetworks {
 
   /** The attachment as a task netd can attach (its ID names the namespace). */
   private taskOf(record: AttachmentRecord): Task {
+    const ports = (record.ports ?? []).map((p) => ({
+      name: '',
+      protocol: p.protocol === 'udp' ? PortProtocol.UDP : PortProtocol.TCP,
+      targetPort: p.targetPort,
+      publishedPort: p.publishedPort,
+      publishMode: PublishMode.HOST,
+    }));
     return Task.create({
       id: record.id,
+      ...(ports.length > 0 ? { endpoint: { ports } } : {}),
       annotations: { name: record.name, labels: {} },
       networks: Object.entries(record.addresses).map(([networkId, address]) => ({
         networkId,
@@ -256,7 +306,13 @@ export class LocalNetworks {
   private async save(ipam: Ipam, networks: NetworkRecord[], attachments: AttachmentRecord[]): Promise<void> {
     const state: FileState = { version: 1, ipam: ipam.toJSON(), networks, attachments };
     const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(state, null, 2));
+      await handle.sync(); // on disk before it replaces the old file: a crash leaves one or the other whole
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, this.file);
     this.ipam = ipam;
     this.networks = networks;

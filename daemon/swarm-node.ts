@@ -69,6 +69,8 @@ export const defaultHeartbeatPeriodMs = 5_000;
 /** Default node certificate lifetime (90 days). */
 export const defaultNodeCertExpiryMs = 90 * 24 * 60 * 60 * 1000;
 
+/** Longest `swarm leave` spends giving standalone containers' attachments back to the managers. */
+export const leaveDetachBudgetMs = 10_000;
 /** How long after a new session the attachments of vanished containers are given back. */
 export const attachmentSweepDelayMs = 10_000;
 
@@ -303,6 +305,16 @@ export class SwarmNode {
             : `You are attempting to leave the swarm on a node that is participating as a manager. Removing this node leaves ${voters - 1} managers out of ${voters}; demote it first (\`tsswarm node demote\`) or use \`--force\` to ignore this message.`,
         );
       }
+      // Standalone containers' swarm attachments are given back while the managers can still be
+      // told (best effort, at most leaveDetachBudgetMs in all), so their addresses do not linger.
+      const deadline = Date.now() + leaveDetachBudgetMs;
+      const agent = this.agent;
+      for (const id of this.executor?.attachments.ids() ?? []) {
+        if (agent === undefined || Date.now() > deadline) break;
+        await Promise.resolve()
+          .then(() => agent.detachNetwork(id))
+          .catch((err: unknown) => this.options.log.warn({ attachment: id }, `could not give the network attachment back before leaving: ${errorMessage(err)}`));
+      }
       const manager = this.managerRole;
       if (manager && manager.raft.memberStatus().filter((m) => m.voter).length > 1) await this.leaveRaft(manager);
       await this.stopRoles();
@@ -518,8 +530,16 @@ export class SwarmNode {
       await old?.stop({ removeAll: false });
       return this.startNetd(advertiseAddr, place);
     })();
-    this.netd.catch((err: unknown) => this.options.log.error(`netd did not start: ${errorMessage(err)}`));
-    return this.netd;
+    const starting = this.netd;
+    starting.catch((err: unknown) => {
+      this.options.log.error(`netd did not start: ${errorMessage(err)}`);
+      // The next use tries again (the advertise interface may come up later).
+      if (this.netd === starting) {
+        this.netd = undefined;
+        this.netdMode = undefined;
+      }
+    });
+    return starting;
   }
 
   /** netd's task hook: attach waits for netd to be up (it starts in the background). */

@@ -26,6 +26,8 @@ export interface LocalAttachment {
   readonly endpoints: readonly LocalAttachmentEndpoint[];
   /** The networks of its attachments, as the node's assignments carried them. */
   readonly networks: readonly NetworkViewNetwork[];
+  /** Ports this host publishes to it (a standalone container's `-p`), on its first address. */
+  readonly hostPorts?: readonly Omit<HostPort, 'address'>[];
 }
 
 /** What only this host knows. */
@@ -166,6 +168,10 @@ export function clusterViewFor(message: NetworkViewMessage | undefined, host: Ho
       continue;
     }
     hostPorts.push({ protocol, publishedPort: p.publishedPort, targetPort: p.targetPort, address: target.address });
+  }
+  for (const a of host.attachments.values()) {
+    const first = a.endpoints[0];
+    if (first !== undefined) for (const p of a.hostPorts ?? []) hostPorts.push({ ...p, address: first.address });
   }
 
   const view: ClusterView = {

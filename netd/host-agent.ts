@@ -20,7 +20,7 @@ import { RealClock, type Clock, type Timer } from '../lib/clock.js';
 import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { viewNetwork } from '../manager/netview/index.js';
-import { NetworkViewMessage, type Network, type NetworkViewNetwork, type Task } from '../proto/index.js';
+import { NetworkViewMessage, PortProtocol, PublishMode, type Network, type NetworkViewNetwork, type Task } from '../proto/index.js';
 import { reconcile, type ReconcileReport } from './apply.js';
 import { type LocalAttachment, type LocalAttachmentEndpoint, clusterViewFor } from './cluster-view.js';
 import { desiredForHost, type ClusterView } from './desired.js';
@@ -187,7 +187,11 @@ export class HostAgent {
       endpoints.push({ networkId: a.networkId, address, dnsNames: [...new Set([...(name === '' ? [] : [name]), ...a.aliases])] });
       nets.push(net);
     }
-    return { taskId: task.id, netns: taskNetnsName(this.options.place, task.id), endpoints, networks: nets };
+    // A standalone container's `-p` (a service's host-mode ports come in the managers' view).
+    const hostPorts = (task.serviceId === '' ? (task.endpoint?.ports ?? []) : [])
+      .filter((p) => p.publishMode === PublishMode.HOST && p.publishedPort > 0 && p.protocol !== PortProtocol.SCTP)
+      .map((p) => ({ protocol: p.protocol === PortProtocol.UDP ? ('udp' as const) : ('tcp' as const), publishedPort: p.publishedPort, targetPort: p.targetPort }));
+    return { taskId: task.id, netns: taskNetnsName(this.options.place, task.id), endpoints, networks: nets, ...(hostPorts.length > 0 ? { hostPorts } : {}) };
   }
 
   /** The task executor's hook: removes the task's namespace (its interfaces go with it). Idempotent. */

@@ -43,6 +43,7 @@ function addRunFlags(cmd: Command): Command {
     .option('--rm', 'remove the container when it exits')
     .option('--network <network>', 'join an attachable swarm network (repeatable; needs the host in a swarm)', collect)
     .option('--network-alias <alias>', 'extra DNS name of the container on its networks (repeatable)', collect)
+    .option('-p, --publish <host:container[/udp]>', 'publish a port of this host to the container on its bridge network (repeatable)', collect)
     .argument('<image>', 'image to run')
     .argument('[command...]', 'command and arguments')
     .passThroughOptions();

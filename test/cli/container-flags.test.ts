@@ -1,5 +1,6 @@
 import t from 'tap';
-import { createRequest, envEntries, networkConfigs, parseMount, parseVolume } from '../../cli/container-flags.js';
+import { containerPorts, createRequest, envEntries, networkConfigs, parseMount, parseVolume } from '../../cli/container-flags.js';
+import { PortProtocol, PublishMode } from '../../proto/index.js';
 
 t.test('run flags become an engine request', async (t) => {
   const r = createRequest('busybox', ['sh', '-c', 'echo'], { name: 'web', env: ['A=1', 'HOME'], memory: '64m', cpus: '0.5', pidsLimit: '20', rm: true, label: ['tier=front', 'flag'], stopTimeout: '3', entrypoint: '' }, { HOME: '/root' });
@@ -109,4 +110,20 @@ t.test('--network and --network-alias refusals', async (t) => {
   }
   t.same(networkConfigs(['front'], ['x'.repeat(63), 'a_b.c-d'])[0]?.aliases, ['x'.repeat(63), 'a_b.c-d'], 'up to 63 letters, digits, ".", "-", "_"');
   t.throws(() => createRequest('busybox', [], { network: ['host'] }, {}), { code: 'EINVAL', message: /--network host is not supported/ }, 'run refuses before anything is sent');
+});
+
+t.test('-p HOST:CONTAINER[/PROTOCOL]: host-mode ports; no random host port, no host address', async (t) => {
+  t.same(containerPorts(['8080:80', '5353:53/udp', '9000-9001:90-91']), [
+    { name: '', protocol: PortProtocol.TCP, targetPort: 80, publishedPort: 8080, publishMode: PublishMode.HOST },
+    { name: '', protocol: PortProtocol.UDP, targetPort: 53, publishedPort: 5353, publishMode: PublishMode.HOST },
+    { name: '', protocol: PortProtocol.TCP, targetPort: 90, publishedPort: 9000, publishMode: PublishMode.HOST },
+    { name: '', protocol: PortProtocol.TCP, targetPort: 91, publishedPort: 9001, publishMode: PublishMode.HOST },
+  ]);
+  t.same(createRequest('busybox', [], { publish: ['8080:80'], network: ['mynet'] }, {}).ports?.map((p) => p?.publishedPort), [8080], 'run -p fills the request');
+  t.throws(() => containerPorts(['80']), { message: '-p: "80" needs the host port too (HOST:CONTAINER)' });
+  t.throws(() => containerPorts(['127.0.0.1:8080:80']), { message: '-p: "127.0.0.1:8080:80": a host address cannot be given; the port answers on every address of the host' });
+  t.throws(() => containerPorts(['published=8080,target=80']), { message: '-p: "published=8080,target=80": use HOST:CONTAINER[/PROTOCOL] for a container' });
+  t.throws(() => containerPorts(['8080:80', '8080:81']), { message: '-p: host port 8080 is published twice' });
+  t.same(containerPorts(['8080:80', '8080:80/udp']).length, 2, 'tcp and udp on one number are two ports');
+  t.throws(() => containerPorts(['70000:80']), { message: /-p/ }, 'out of range');
 });

@@ -340,3 +340,17 @@ t.test('HostContainerNetworks: a refused join is a rejected promise, as Containe
   t.equal(thrown, undefined, 'nothing thrown synchronously');
   await t.rejects(result ?? Promise.resolve(), { code: ErrorCode.UNSUPPORTED });
 });
+
+t.test('after its join, an attachment is left alone until the engine says the container is settled', async (t) => {
+  const f = fakes();
+  const now = 1_700_000_000_000;
+  clockMs = now - 10 * sweepMinAgeMs;
+  const networks = new SwarmContainerNetworks(f.parts, silentLogger());
+  const joined = await networks.join('c1', 'web1', wanted);
+  clockMs = now;
+  t.same(await networks.sweep(new Set(), now), { given: 0 }, 'joined, container not made yet: left alone');
+  networks.settled('c1');
+  t.same(await networks.sweep(new Set(['c1']), now), { given: 0 }, 'settled, container there: kept');
+  t.same(await networks.sweep(new Set(), now), { given: 1 }, 'settled, container gone: given back');
+  t.ok(f.calls.includes(`detachNetwork ${joined.attachmentId}`));
+});

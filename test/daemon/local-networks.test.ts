@@ -11,7 +11,7 @@ import { LocalNetworks, localAttachmentPrefix } from '../../daemon/local-network
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import { silentLogger } from '../../lib/log.js';
 import { viewNetwork } from '../../manager/netview/view-network.js';
-import { IPAMFamily, type Network, type NetworkAttachmentConfig, type NetworkSpec, type Task } from '../../proto/index.js';
+import { IPAMFamily, PortProtocol, PublishMode, type Network, type NetworkAttachmentConfig, type NetworkSpec, type Task } from '../../proto/index.js';
 import type { JoinedNetworks } from '../../worker/engine/container-networks.js';
 import type { TaskNetworks } from '../../worker/tasks/ports.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -417,4 +417,56 @@ t.test('restore: attachments of running containers go back to netd, those of gon
   t.same(await savedAddresses(dir), { front: {}, back: {} }, 'no container left: every address back');
   await local.remove(front.id);
   t.same(local.list().map((n) => n.spec?.annotations?.name), ['back']);
+});
+
+t.test('-p: published ports go to netd with the attachment, survive a reopen, clash with another container, and go with it', async (t) => {
+  const dir = await tempDir(t, 'localnet');
+  const local = await LocalNetworks.open(dir, silentLogger());
+  await local.create(spec('front'));
+  const netd = fakeNetd(() => local.list());
+  let attached: Task | undefined;
+  netd.answer = (task) => ((attached = task), Promise.resolve(`/run/netns/tss-${task.id}`));
+  const http = { name: '', protocol: PortProtocol.TCP, targetPort: 80, publishedPort: 8080, publishMode: PublishMode.HOST };
+  const dns = { name: '', protocol: PortProtocol.UDP, targetPort: 53, publishedPort: 5353, publishMode: PublishMode.HOST };
+  await local.join(netd, 'c1', 'web', [on('front')], [http, dns]);
+  t.same(attached?.endpoint?.ports, [http, dns], 'netd gets the ports as host-mode ports of the attachment');
+
+  await t.rejects(local.join(netd, 'c2', 'web2', [on('front')], [{ ...http, targetPort: 81 }]), { code: ErrorCode.CONFLICT, message: 'port 8080/tcp is already published by container web' });
+  await local.join(netd, 'c3', 'other', [on('front')], [{ ...http, protocol: PortProtocol.UDP }]);
+  t.pass('the same number over udp is another port');
+  await t.rejects(local.join(netd, 'c4', 'twice', [on('front')], [http, { ...http, targetPort: 81 }]), { code: ErrorCode.INVALID_ARGUMENT, message: 'port 8080/tcp is published twice' });
+  await t.rejects(local.join(netd, 'c5', 'sctp', [on('front')], [{ ...http, protocol: PortProtocol.SCTP, publishedPort: 9000 }]), { code: ErrorCode.INVALID_ARGUMENT, message: 'only tcp and udp ports can be published' });
+  await t.rejects(local.join(netd, 'c6', 'zero', [on('front')], [{ ...http, publishedPort: 0 }]), { code: ErrorCode.INVALID_ARGUMENT, message: '-p needs a host port and a container port from 1 to 65535 (got 0:80)' });
+
+  const reopened = await LocalNetworks.open(dir, silentLogger());
+  const adopted: Task[] = [];
+  await reopened.restore({ adopt: (task) => (adopted.push(task), true), detach: () => Promise.resolve() }, new Set(['c1', 'c3']));
+  t.same(adopted.find((a) => a.id === `${localAttachmentPrefix}c1`)?.endpoint?.ports, [http, dns], 'after a restart netd gets the ports back');
+
+  await reopened.leave(netd, `${localAttachmentPrefix}c1`);
+  await reopened.join(netd, 'c2', 'web2', [on('front')], [{ ...http, targetPort: 81 }]);
+  t.pass('the port is free once its container left');
+});
+
+t.test('join and leave call netd outside the lock: a netd that starts meanwhile hands attachments back through restore', async (t) => {
+  const dir = await tempDir(t, 'localnet');
+  const local = await LocalNetworks.open(dir, silentLogger());
+  await local.create(spec('front'));
+  const adopted: string[] = [];
+  let starting: Promise<void> | undefined;
+  // netd's start (as SwarmNode.startNetd does) runs restore before attach or detach can go on.
+  const start = (): Promise<void> => (starting ??= local.restore({ adopt: (task) => (adopted.push(task.id), true), detach: () => Promise.resolve() }, new Set(['c0'])));
+  const netd: TaskNetworks = {
+    attach: async (task) => (await start(), `/run/netns/tss-${task.id}`),
+    detach: async () => void (await start()),
+  };
+  const within = <T>(p: Promise<T>, what: string): Promise<T> =>
+    Promise.race([p, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`${what}: deadlock`)), 2_000).unref())]);
+  const joined = await within(local.join(netd, 'c1', 'web', [on('front')]), 'join');
+  t.equal(joined.attachmentId, `${localAttachmentPrefix}c1`, 'the join goes through while netd starts');
+  t.same(adopted, [], 'restore left the attachment being joined alone (its join hands it to netd)');
+  t.ok(local.hasAttachments(), 'and did not give it back');
+  starting = undefined;
+  await within(local.leave(netd, joined.attachmentId), 'leave');
+  t.notOk(local.hasAttachments(), 'the leave goes through while netd starts');
 });

@@ -48,6 +48,14 @@ async function containerNames(hostName: string): Promise<string[]> {
   return (JSON.parse(r.stdout || '[]') as { name: string }[]).map((c) => c.name);
 }
 
+/** The first line of an HTTP/1.0 GET to `address:port` from lab host `from` itself ('' when nothing answers). */
+function httpFromHost(from: string, address: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const script = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 ${address} ${port} | head -1`;
+    execFile('ip', ['netns', 'exec', host(from).netns, 'sh', '-c', script], { timeout: 5_000 }, (err, stdout) => resolve(err ? '' : stdout.trim()));
+  });
+}
+
 /** `node ps NODE` as name|current state rows. */
 async function nodeTasks(node: string): Promise<string[]> {
   const r = await on('h1', 'node', 'ps', node, '--format', '{{.Name}}|{{.CurrentState}}');
@@ -223,6 +231,27 @@ t.test("this host's bridge networks: names, NAT, isolation, internal, restart, r
     t.match(r.stderr, message, r.stderr.trim());
   }
 
+  // -p: a port of h2 to a container on its bridge network, from another host and from h2 itself.
+  const web = await on('h2', 'container', 'run', '-d', '--name', 'pweb', '-p', '8080:80', '--network', 'mynet', 'busybox', 'httpd', '-f', '-p', '80');
+  t.equal(web.code, 0, web.stderr);
+  const h2 = host('h2').address;
+  for (const from of ['h1', 'h2']) {
+    const got = await eventually(`h2:8080 answers ${from}`, () => httpFromHost(from, h2, 8080), (line) => line.startsWith('HTTP/1.'), 10_000);
+    t.match(got.value, /^HTTP\/1\.[01] \d{3}/, `${from} reaches the container through h2:8080`);
+  }
+  const taken = await on('h2', 'container', 'run', '-d', '--name', 'pweb2', '-p', '8080:80', '--network', 'mynet', 'busybox', 'true');
+  t.not(taken.code, 0);
+  t.match(taken.stderr, /port 8080\/tcp is already published by container pweb/);
+  for (const [args, message] of [
+    [['-p', '8081:80'], /-p publishes to a bridge network: add --network/],
+    [['-p', '80', '--network', 'mynet'], /needs the host port too/],
+    [['-p', '8081:80', '--network', 'tools-none'], /network tools-none not found|publishes a container on this host's bridge networks/],
+  ] as Array<[string[], RegExp]>) {
+    const r = await on('h2', 'container', 'run', '-d', ...args, 'busybox', 'true');
+    t.not(r.code, 0, args.join(' '));
+    t.match(r.stderr, message, r.stderr.trim());
+  }
+
   const made = await netdDevices('h2');
   await stopHostDaemon(host('h2'));
   await startHostDaemon(host('h2'));
@@ -230,6 +259,11 @@ t.test("this host's bridge networks: names, NAT, isolation, internal, restart, r
   const again = await eventually('b1 reaches bee after the restart', () => inContainer('h2', 'b1', 'ping -c 1 -W 2 bee'), (out) => out.includes(' 0% packet loss'), 15_000);
   t.ok(again.value.includes(' 0% packet loss'));
   t.same(await netdDevices('h2'), made, 'the same devices (same indexes): nothing was remade');
+  t.match(await httpFromHost('h1', h2, 8080), /^HTTP\/1\.[01] \d{3}/, 'the published port still answers after the restart');
+  t.equal((await on('h2', 'container', 'rm', '-f', 'pweb')).code, 0);
+  await eventually('h2:8080 stops answering', () => httpFromHost('h1', h2, 8080), (line) => line === '', 10_000);
+  t.pass('the port goes with the container');
+  const kept = await netdDevices('h2');
 
   // Leaving the swarm: the bridge networks stay (netd goes on for them alone), the swarm ones go.
   t.equal((await on('h1', 'network', 'create', '--attachable', 'tools')).code, 0);
@@ -240,6 +274,8 @@ t.test("this host's bridge networks: names, NAT, isolation, internal, restart, r
   t.equal(leave.code, 0, leave.stderr);
   t.match(await inContainer('h2', 'b1', 'ping -c 1 -W 2 bee'), / 0% packet loss/, 'outside the swarm, b1 still reaches bee');
   t.equal((await taskNamespaces('h2')).length, withSwarm.length - 1, "the swarm attachment's namespace is gone");
+  const toolsRm = await eventually('tools can be removed: the leaving node gave its attachment back', () => on('h1', 'network', 'rm', 'tools'), (r) => r.code === 0, 10_000);
+  t.equal(toolsRm.value.code, 0, toolsRm.value.stderr);
   t.notOk((await netdDevices('h2')).some((d) => /:tsv-/.test(d)), 'no VXLAN device left');
   const outside = await on('h2', 'container', 'run', '--rm', '--network', 'mynet', 'busybox', 'sh', '-c', 'ping -c 1 -W 2 b1 | tail -2');
   t.match(outside.stdout, / 0% packet loss/, `a new container joins a bridge network outside the swarm: ${outside.stderr}`);
@@ -251,7 +287,7 @@ t.test("this host's bridge networks: names, NAT, isolation, internal, restart, r
   const rejoined = await eventually('b1 reaches bee in the swarm again', () => inContainer('h2', 'b1', 'ping -c 1 -W 2 bee'), (out) => out.includes(' 0% packet loss'), 15_000);
   t.ok(rejoined.value.includes(' 0% packet loss'));
   const bridgeDevices = (list: string[]): string[] => list.filter((d) => /:tsb-[12]$|:tse-/.test(d));
-  t.same(bridgeDevices(await netdDevices('h2')).filter((d) => made.includes(d)), bridgeDevices(made), 'the bridge networks kept their devices through leave and join');
+  t.same(bridgeDevices(await netdDevices('h2')).filter((d) => kept.includes(d)), bridgeDevices(kept), 'the bridge networks kept their devices through leave and join');
   const swRm = await on('h2', 'container', 'rm', '-f', 'sw');
   t.equal(swRm.code, 0, `a container of the old swarm goes: ${swRm.stderr}`);
 

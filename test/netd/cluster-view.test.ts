@@ -76,3 +76,21 @@ t.test("the host's own address wins over what the managers saw; impostors and un
   t.equal(view.ingress?.hostAddresses['10.1.1.1'], '10.255.0.2', 'the mesh knows this host by its own underlay address');
   t.doesNotThrow(() => desiredForHost(view));
 });
+
+t.test("a standalone container's -p ports become host ports to its first address, without any view", async (t) => {
+  const appnet = { id: 'mynet', name: 'mynet', vni: 1, subnet: '10.0.1.0/24', gateway: '10.0.1.1', internal: false, encrypted: false, ingress: false, local: true };
+  const attachment: LocalAttachment = {
+    taskId: 'local-c1',
+    netns: ns('local-c1'),
+    endpoints: [{ networkId: 'mynet', address: '10.0.1.60', dnsNames: ['web'] }],
+    networks: [appnet],
+    hostPorts: [{ protocol: 'tcp', publishedPort: 8080, targetPort: 80 }, { protocol: 'udp', publishedPort: 5353, targetPort: 53 }],
+  };
+  const { view } = clusterViewFor(undefined, { hostAddress: addr.n3, underlayDevice: 'eth0', attachments: new Map([['local-c1', attachment]]), netnsOf: () => undefined });
+  t.same(view.hostPorts, [
+    { protocol: 'tcp', publishedPort: 8080, targetPort: 80, address: '10.0.1.60' },
+    { protocol: 'udp', publishedPort: 5353, targetPort: 53, address: '10.0.1.60' },
+  ]);
+  const bare = clusterViewFor(undefined, { hostAddress: addr.n3, underlayDevice: 'eth0', attachments: new Map([['local-c1', { ...attachment, hostPorts: [] }]]), netnsOf: () => undefined });
+  t.equal(bare.view.hostPorts, undefined, 'none without -p');
+});

@@ -646,6 +646,7 @@ fixture(p.ContainerCreateRequest, {
   autoRemove: true,
   healthcheck: healthConfig,
   networks: [networkAttachmentConfig],
+  ports: [portConfig],
 });
 fixture(p.ContainerCreateResponse, { id: taskId, warnings: ['no registry answered'] });
 fixture(p.ContainerRef, { id: 'web' });

@@ -4,7 +4,7 @@
  * for a network namespace with the container's endpoints before it creates the container, and
  * gives the attachment back when the container is removed.
  */
-import type { NetworkAttachmentConfig } from '../../proto/index.js';
+import type { NetworkAttachmentConfig, PortConfig } from '../../proto/index.js';
 
 /** The container's place on one network, as `container inspect` shows it. */
 export interface JoinedEndpoint {
@@ -32,8 +32,13 @@ export interface JoinedNetworks {
 
 /** The daemon's side of standalone containers on swarm networks. */
 export interface ContainerNetworks {
-  /** Joins container `containerId` (DNS name `name`) to `networks`; nothing is left joined on failure. */
-  join(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[]): Promise<JoinedNetworks>;
+  /**
+   * Joins container `containerId` (DNS name `name`) to `networks`, publishing `ports` on this host
+   * (bridge networks only); nothing is left joined on failure.
+   */
+  join(containerId: string, name: string, networks: readonly NetworkAttachmentConfig[], ports?: readonly PortConfig[]): Promise<JoinedNetworks>;
+  /** The engine is done creating container `containerId` after a join (made or not). */
+  settled?(containerId: string): void;
   /** Gives an attachment back (the container is gone). Idempotent. */
   leave(attachmentId: string): Promise<void>;
 }

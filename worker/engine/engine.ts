@@ -126,6 +126,10 @@ export class Engine {
     });
     const id = newId();
     const base = containerConfigFor(request, image.runtime, id, request.name || generatedName(id));
+    if (request.ports.length > 0 && request.networks.length === 0) {
+      throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, '-p publishes to a bridge network: add --network NAME (tsswarm network create -d bridge NAME)');
+    }
+    if (request.networks.length > 0) await this.requireFreeName(base.name);
     const joined = request.networks.length > 0 ? await this.joinNetworks(id, base.name, request) : undefined;
     const config =
       joined === undefined ? base : { ...base, netnsPath: joined.netnsPath, dnsServers: joined.dnsServers, networkAttachment: joined.attachmentId, networkEndpoints: joined.endpoints };
@@ -134,9 +138,17 @@ export class Engine {
     } catch (err) {
       if (joined !== undefined) await this.leaveNetworks(id, joined.attachmentId);
       throw err;
+    } finally {
+      if (joined !== undefined) this.networks?.settled?.(id);
     }
     this.log.info({ id, name: config.name, image: request.image, ...(joined ? { attachment: joined.attachmentId } : {}) }, 'container created');
     return id;
+  }
+
+  /** ALREADY_EXISTS when a container has this name (checked before networks are joined, so a refused run joins nothing). */
+  private async requireFreeName(name: string): Promise<void> {
+    const taken = (await this.runtime.list()).some((c) => c.record.config.name === name);
+    if (taken) throw new TsswarmError(ErrorCode.ALREADY_EXISTS, `the container name "${name}" is already in use; remove that container or choose another name`);
   }
 
   /** Installs (or, with undefined, removes) the daemon's hook for `run --network`. */
@@ -148,7 +160,7 @@ export class Engine {
     if (this.networks === undefined) {
       throw new TsswarmError(ErrorCode.NOT_IN_SWARM, `--network needs this host to be in a swarm (tsswarm swarm init or swarm join); networks asked: ${request.networks.map((n) => n.target).join(', ')}`);
     }
-    return this.networks.join(id, name, request.networks);
+    return this.networks.join(id, name, request.networks, request.ports);
   }
 
   /** Gives back a removed container's network attachment; a failure is logged (the node retries at its next start). */

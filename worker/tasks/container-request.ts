@@ -117,6 +117,7 @@ export function containerRequestFor(task: Task): TaskContainerRequest {
     ...(c.healthcheck !== undefined ? { healthcheck: c.healthcheck } : {}),
     // A task's networks are joined through netd's task hook, not the engine's.
     networks: [],
+    ports: [],
   };
   return { request, ignored };
 }
