@@ -6,6 +6,7 @@ import { invalidArgument } from '../lib/errors.js';
 import { parseBytes, parseNanoCpus } from '../lib/units.js';
 import { PublishMode, type ContainerCreateRequest, type ContainerMount, type DeepPartial, type PortConfig } from '../proto/index.js';
 import { parsePublish } from './service-flags.js';
+import { maxAliasesPerNetwork, networkAliasPattern } from '../manager/dispatcher/network-attachments.js';
 import { healthConfigFromFlags, type HealthFlags } from './health-flags.js';
 import { validateVolumeName } from '../worker/volumes/names.js';
 
@@ -251,7 +252,7 @@ export function containerPorts(texts: readonly string[]): PortConfig[] {
 }
 
 /** Most `--network-alias` values (the managers take as many per network). */
-export const maxNetworkAliases = 32;
+export const maxNetworkAliases = maxAliasesPerNetwork;
 
 /**
  * `--network NET` (repeatable) with `--network-alias` names (given on every network): attachable
@@ -270,7 +271,7 @@ export function networkConfigs(networks: readonly string[], aliases: readonly st
   if (aliases.length > 0 && wanted.length === 0) throw invalidArgument('--network-alias needs --network');
   if (aliases.length > maxNetworkAliases) throw invalidArgument(`at most ${maxNetworkAliases} --network-alias values, not ${aliases.length}`);
   for (const a of aliases) {
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(a)) throw invalidArgument(`--network-alias ${JSON.stringify(a)} is not a valid DNS name`);
+    if (!networkAliasPattern.test(a)) throw invalidArgument(`--network-alias ${JSON.stringify(a)} is not a valid DNS name`);
   }
   return wanted.map((target) => ({ target, aliases: [...aliases] }));
 }

@@ -24,6 +24,7 @@ import { IPAMFamily, Network, PortProtocol, PublishMode, Task, type NetworkAttac
 import { timestampFromMs } from '../proto/time.js';
 import type { JoinedNetworks } from '../worker/engine/container-networks.js';
 import type { TaskNetworks } from '../worker/tasks/ports.js';
+import { dnsServersOf } from '../worker/tasks/task-controller.js';
 import { joinedEndpoints } from './joined-endpoints.js';
 
 /** docker's local address pools, in order. */
@@ -194,13 +195,15 @@ export class LocalNetworks {
     // Addresses and ports are reserved under the lock; netd is called outside it (netd's start
     // hands the attachments back through restore, which takes the lock), and the reservation
     // stays marked as joining so that restore leaves it alone.
-    const { record, networks } = await this.reserve(containerId, name, configs, ports);
+    const record = await this.reserve(containerId, name, configs, ports);
+    const task = this.taskOf(record);
+    const networks = this.networkMap();
     try {
-      const netnsPath = await netd.attach(this.taskOf(record), this.networkMap());
+      const netnsPath = await netd.attach(task, networks);
       if (netnsPath === undefined) throw new TsswarmError(ErrorCode.EXTERNAL, `netd made no network namespace for container ${name}`);
-      return { netnsPath, dnsServers: [...new Set(networks.map(gatewayOf))], attachmentId: record.id, endpoints: joinedEndpoints(this.taskOf(record), this.networkMap()) };
+      return { netnsPath, dnsServers: dnsServersOf(task, networks), attachmentId: record.id, endpoints: joinedEndpoints(task, networks) };
     } catch (err) {
-      await netd.detach(this.taskOf(record)).catch(() => undefined);
+      await netd.detach(task).catch(() => undefined);
       await this.serial(() => this.forget(record.id)).catch(() => undefined);
       throw err;
     } finally {
@@ -208,7 +211,7 @@ export class LocalNetworks {
     }
   }
 
-  private reserve(containerId: string, name: string, configs: readonly NetworkAttachmentConfig[], ports: readonly PortConfig[]): Promise<{ record: AttachmentRecord; networks: Network[] }> {
+  private reserve(containerId: string, name: string, configs: readonly NetworkAttachmentConfig[], ports: readonly PortConfig[]): Promise<AttachmentRecord> {
     return this.serial(async () => {
       const all = this.list();
       const networks = configs.map((c) => resolveNetwork(all, c.target));
@@ -226,7 +229,7 @@ export class LocalNetworks {
       if (this.joining.has(id)) throw new TsswarmError(ErrorCode.CONFLICT, `container ${name} is already joining its networks`);
       await this.save(ipam, this.networks, [...this.attachments.filter((a) => a.id !== id), record]);
       this.joining.add(id);
-      return { record, networks };
+      return record;
     });
   }
 
@@ -324,9 +327,4 @@ export class LocalNetworks {
     this.busy = next.catch(() => undefined);
     return next;
   }
-}
-
-/** A network's gateway address (without prefix). */
-function gatewayOf(n: Network): string {
-  return (n.ipam?.configs[0]?.gateway ?? '').split('/')[0] ?? '';
 }

@@ -13,6 +13,8 @@ import { resolveNetwork } from '../controlapi/resolve-named.js';
 
 /** Most networks one container joins. */
 export const maxNetworksPerAttachment = 16;
+/** A container's DNS alias on a network: a name of letters, digits, '.', '-', '_', at most 63 characters. */
+export const networkAliasPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 /** Most DNS aliases of a container on one network. */
 export const maxAliasesPerNetwork = 32;
 /** Most live attachment tasks on one node. */
@@ -52,7 +54,7 @@ export function attachableNetworks(networks: readonly Network[], wanted: readonl
 }
 
 function checkAlias(alias: string): void {
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(alias)) {
+  if (!networkAliasPattern.test(alias)) {
     throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `network alias ${JSON.stringify(alias)} is not a valid DNS name (letters, digits, '.', '-', '_'; at most 63 characters)`);
   }
 }
