@@ -52,6 +52,7 @@ import { LeaderLoops } from './leader-loops.js';
 import { LogBroker } from './logbroker/index.js';
 import { logsHandlers } from './logs-service.js';
 import { MemoryStore, RaftProposer, Store, StoreApplication } from './store/index.js';
+import { listenForPeers, type PeerListener } from './peer-listener.js';
 
 /** How often the leader looks for learners to promote and demoted managers to remove. */
 export const membershipCheckIntervalMs = 500;
@@ -98,6 +99,8 @@ export class Manager {
   private membershipTimer: NodeJS.Timeout | undefined;
   private reconciling = false;
   private stopped = false;
+  /** The manager port; set once it listens. */
+  private listener: PeerListener | undefined;
   private readonly leaderClient: LeaderClient;
 
   private constructor(
@@ -157,9 +160,7 @@ export class Manager {
     server.addService(DispatcherService, manager.dispatcherService());
     server.addService(LogsService, manager.logsService());
     try {
-      await new Promise<void>((resolve, reject) =>
-        server.bindAsync(options.listenAddr, mtlsServerCredentials(options.tls, { allowAnonymous: true }), (err) => (err ? reject(err) : resolve())),
-      );
+      manager.listener = await listenForPeers(server, options.listenAddr, mtlsServerCredentials(options.tls, { allowAnonymous: true }), options.log.child({ component: 'listener' }));
     } catch (err) {
       await raft.stop();
       throw new TsswarmError(ErrorCode.EXTERNAL, `cannot listen on ${options.listenAddr}: ${errorMessage(err)}`, { cause: err });
@@ -528,6 +529,7 @@ export class Manager {
     this.loops.stop();
     if (this.dispatcher.isRunning) this.dispatcher.stop();
     this.leaderClient.close();
+    this.listener?.close();
     this.server.forceShutdown();
     await this.raft.stop();
   }
