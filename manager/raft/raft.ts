@@ -546,6 +546,13 @@ export class Raft {
       return this.dropProposal(local, `leadership is being transferred to ${this.leadTransferee}`);
     }
     if (this.removingSelf) return this.dropProposal(local, 'this leader is removing itself');
+    // A local proposal was size-checked by RawNode.propose; a forwarded one is checked here too, so a
+    // member with other limits (or a broken one) cannot grow the log past ours.
+    const tooLarge = m.entries.find((e) => e.data.byteLength > this.config.maxEntryBytes);
+    if (tooLarge !== undefined) {
+      if (local) throw new RaftError('entryTooLarge', `entry of ${tooLarge.data.byteLength} bytes exceeds maxEntryBytes ${this.config.maxEntryBytes}`);
+      return;
+    }
     const entries: Entry[] = [];
     for (const [i, e] of m.entries.entries()) {
       if (e.type !== 'confChange') {

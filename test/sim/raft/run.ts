@@ -20,7 +20,7 @@ export interface RunOptions {
   readonly cooldownTicks: number;
   /** Chance per tick of a fault while faults are on; undefined: drawn per seed. */
   readonly faultChance?: number;
-  /** Number of initial voters; undefined: drawn per seed (1..5). */
+  /** Number of initial voters; undefined: drawn per seed (1..7, mostly 3 and 5). */
   readonly voters?: number;
   /** Raft settings to force instead of drawing them. */
   readonly settings?: Partial<SimRaftSettings>;
@@ -72,7 +72,7 @@ export function drawSettings(
   const rng = seededRng(seed ^ 0x5eed);
   const electionTicks = rng.pick([5, 10, 10, 20]);
   return {
-    voters: rng.range(1, 5),
+    voters: rng.pick([1, 2, 3, 3, 4, 5, 5, 6, 7]),
     faultChance: rng.pick([0.01, 0.03, 0.06, 0.1]),
     settings: {
       electionTicks,
