@@ -8,6 +8,7 @@
 import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import { hostname as osHostname, cpus, totalmem, release } from 'node:os';
 import { RealClock } from '../lib/clock.js';
+import { CertRenewal } from './cert-renewal.js';
 import { ErrorCode, TsswarmError, errorMessage } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/log.js';
@@ -117,8 +118,51 @@ export class SwarmNode {
   private busy: Promise<unknown> = Promise.resolve();
   private roleChange: Promise<void> | undefined;
   private closed = false;
+  private readonly renewal: CertRenewal;
 
-  private constructor(private readonly options: SwarmNodeOptions) {}
+  private constructor(private readonly options: SwarmNodeOptions) {
+    const testDelay = Number(process.env['TSSWARM_TEST_CERT_RENEW_MS']);
+    this.renewal = new CertRenewal({
+      clock: new RealClock(),
+      rng: options.rng.fork(),
+      wallNowMs: Date.now,
+      log: options.log.child({ component: 'certificates' }),
+      renew: () => this.renewCertificate(),
+      ...(Number.isInteger(testDelay) && testDelay > 0 ? { firstRenewalMs: testDelay } : {}),
+    });
+  }
+
+  /** Puts `tls` in use as the node's certificate (roles read it when they start) and plans its renewal. */
+  private setTls(tls: NodeTlsMaterial | undefined): void {
+    this.tls = tls;
+    if (tls === undefined) this.renewal.stop();
+    else this.renewal.schedule({ notBeforeMs: tls.notBeforeMs, notAfterMs: tls.notAfterMs });
+  }
+
+  /**
+   * Renews the node certificate for its current role and restarts the roles with it (they hold the
+   * certificate in their TLS contexts). A leading manager hands leadership to a reachable voter
+   * first, so the cluster does not wait for an election timeout.
+   */
+  private renewCertificate(): Promise<void> {
+    return this.serial(async () => {
+      const state = this.state;
+      if (state === undefined || this.closed) return;
+      const renewed = await this.renewFromAnyManager(state.role);
+      await saveNodeTlsMaterial(renewed, certificatesDir(this.options.dataDir));
+      this.setTls(renewed);
+      this.options.log.info({ notAfter: new Date(renewed.notAfterMs).toISOString(), role: state.role }, 'renewed the node certificate');
+      const manager = this.managerRole;
+      if (manager?.isLeader) await this.handOverLeadership(manager).catch(() => undefined);
+      await this.stopRoles();
+      try {
+        await this.startRoles(false, false);
+      } catch (err) {
+        this.error = errorMessage(err);
+        this.options.log.error(`could not take up the swarm roles with the renewed certificate: ${this.error}`);
+      }
+    });
+  }
 
   /** Loads the saved swarm state and takes up the roles it names. */
   static async open(options: SwarmNodeOptions): Promise<SwarmNode> {
@@ -127,8 +171,11 @@ export class SwarmNode {
     if (state !== undefined) {
       node.state = state;
       try {
-        node.tls = await loadNodeTlsMaterial(certificatesDir(options.dataDir), state.clusterId);
+        // Roles first, then the renewal plan: a renewal that is already due must not race the start.
+        const tls = await loadNodeTlsMaterial(certificatesDir(options.dataDir), state.clusterId);
+        node.tls = tls;
         await node.startRoles(false, false);
+        node.setTls(tls);
       } catch (err) {
         node.error = errorMessage(err);
         options.log.error(`could not take up the swarm roles: ${node.error}`);
@@ -176,7 +223,7 @@ export class SwarmNode {
       const tls = await nodeTlsMaterial(root.certPem, issued.certPem, keyPem, clusterId);
       const raftId = 1 + Math.floor(this.options.rng.next() * 2 ** 31);
       await saveNodeTlsMaterial(tls, certificatesDir(this.options.dataDir));
-      this.tls = tls;
+      this.setTls(tls);
       this.state = { clusterId, nodeId, role: 'manager', listenAddr, advertiseAddr, raftId, managers: [advertiseAddr] };
       try {
         await saveNodeState(this.options.dataDir, this.state);
@@ -236,7 +283,7 @@ export class SwarmNode {
       const listenAddr = normalizeAddr(request.listenAddr || '0.0.0.0:2377', '--listen-addr');
       const advertiseAddr = chooseAdvertiseAddr(request.advertiseAddr, listenAddr);
       await saveNodeTlsMaterial(tls, certificatesDir(this.options.dataDir));
-      this.tls = tls;
+      this.setTls(tls);
       this.state = { clusterId: tls.identity.clusterId, nodeId: tls.identity.nodeId, role, listenAddr, advertiseAddr, raftId: 0, managers: [remote] };
       try {
         if (role === 'manager') await this.joinRaft([remote]);
@@ -255,7 +302,7 @@ export class SwarmNode {
   private async abandon(): Promise<void> {
     await this.stopRoles();
     this.state = undefined;
-    this.tls = undefined;
+    this.setTls(undefined);
     await removeNodeState(this.options.dataDir);
   }
 
@@ -331,7 +378,7 @@ export class SwarmNode {
       if (!keepLocal) await this.stopNetd(true);
       await removeNodeState(this.options.dataDir);
       this.state = undefined;
-      this.tls = undefined;
+      this.setTls(undefined);
       this.error = '';
       if (keepLocal) await this.ensureNetd();
       this.options.log.info({ nodeId: state.nodeId }, 'left the swarm');
@@ -341,13 +388,7 @@ export class SwarmNode {
   /** Best effort: hand leadership over if held, then ask the leader to remove this member. */
   private async leaveRaft(manager: Manager): Promise<void> {
     try {
-      if (manager.isLeader) {
-        const successor = manager.raft.memberStatus().find((m) => m.voter && m.reachable && m.raftId !== manager.raft.id);
-        if (successor) {
-          manager.raft.transferLeadership(successor.raftId);
-          await waitFor(() => !manager.isLeader && manager.leaderAddr() !== undefined, 3_000, 'leadership transfer');
-        }
-      }
+      if (manager.isLeader) await this.handOverLeadership(manager);
       const leader = manager.leaderAddr();
       if (leader === undefined || manager.isLeader) return;
       const client = new LeaderClient(mtlsChannelCredentials(this.requireTls(), { clusterId: this.requireTls().identity.clusterId }));
@@ -359,6 +400,14 @@ export class SwarmNode {
     } catch (err) {
       this.options.log.warn(`could not leave the raft group cleanly: ${errorMessage(err)}`);
     }
+  }
+
+  /** A leading manager asks a reachable voter to take over, and waits (at most 3 s) until it has. */
+  private async handOverLeadership(manager: Manager): Promise<void> {
+    const successor = manager.raft.memberStatus().find((m) => m.voter && m.reachable && m.raftId !== manager.raft.id);
+    if (successor === undefined) return;
+    manager.raft.transferLeadership(successor.raftId);
+    await waitFor(() => !manager.isLeader && manager.leaderAddr() !== undefined, 3_000, 'leadership transfer');
   }
 
   /** The local node's swarm state for `tsswarm info`. */
@@ -582,7 +631,7 @@ export class SwarmNode {
     try {
       const renewed = await this.renewFromAnyManager('manager');
       await saveNodeTlsMaterial(renewed, certificatesDir(this.options.dataDir));
-      this.tls = renewed;
+      this.setTls(renewed);
       await this.stopRoles();
       await this.joinRaft(state.managers);
       this.startAgent();
@@ -608,7 +657,7 @@ export class SwarmNode {
       try {
         const renewed = await this.renewFromAnyManager('worker');
         await saveNodeTlsMaterial(renewed, certificatesDir(this.options.dataDir));
-        this.tls = renewed;
+        this.setTls(renewed);
       } catch (err) {
         this.options.log.warn(`could not get a worker certificate yet: ${errorMessage(err)}`);
       }
@@ -665,6 +714,7 @@ export class SwarmNode {
   /** Stops the roles; the swarm state stays for the next start. */
   async close(): Promise<void> {
     this.closed = true;
+    this.renewal.stop();
     if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
     await this.busy;
