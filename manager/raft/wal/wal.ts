@@ -1,8 +1,10 @@
 /**
  * The write-ahead log: raft's entries, hard state and compaction marks in segment files, each
  * record checksummed. Appends made while a write is in flight are written and fsynced together
- * (group commit: one fsync per batch). Recovery cuts a torn tail (a crash mid-write) and refuses a
- * damaged record in the middle, naming the file and offset, without rewriting anything.
+ * (group commit: one fsync per batch). Recovery cuts a torn tail (a crash mid-write) and refuses any
+ * other damage, naming the file and offset, without rewriting anything. A damaged record is a torn
+ * tail only in the last segment, only if a crash explains it (the file ends inside it, or a sector of
+ * it is zero) and only if no valid record follows it (scanRecord in record.ts has the rule).
  *
  *     DIR/<seq:16 hex>-<first index:16 hex>.wal
  *
@@ -151,8 +153,8 @@ export class Wal {
           await truncate(path, offset);
           break;
         }
-        const why = r.kind === 'corrupt' ? r.why : 'record cut short';
-        throw new TsswarmError(ErrorCode.CORRUPT, `wal: ${why} in ${path} at offset ${offset}; refusing to start (nothing was changed)`);
+        const evidence = r.kind === 'corrupt' ? r.evidence : 'a torn write, but only the last segment can end in one';
+        throw new TsswarmError(ErrorCode.CORRUPT, `wal: ${r.why} in ${path} at offset ${offset} (${evidence}); refusing to start (nothing was changed)`);
       }
     }
     const state = replay(records);

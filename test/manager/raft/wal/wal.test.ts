@@ -1,9 +1,9 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Wal } from '../../../../manager/raft/wal/wal.js';
-import { scanRecord } from '../../../../manager/raft/wal/record.js';
+import { scanRecord, type WalRecord } from '../../../../manager/raft/wal/record.js';
 import type { Entry } from '../../../../manager/raft/types.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 
@@ -128,4 +128,113 @@ t.test('a batch torn right after a segment rolled over does not leave its hard s
   t.same(recovered.entries.map((e) => e.index), [1, 2, 3, 4]);
   t.same(recovered.hardState, { term: 1, vote: 1, commit: 0 }, 'the hard state of the torn batch is gone with it');
   await again.close();
+});
+
+/**
+ * A log of entries 1..n of 76 bytes each (data 'x' * 50) in one segment, appended one by one and
+ * from `batchFrom` on in one batch; returns the segment's path.
+ */
+async function logOf(t: Parameters<typeof tempDir>[0], n: number, batchFrom = n + 1): Promise<{ dir: string; path: string }> {
+  const dir = await tempDir(t, 'wal');
+  const { wal } = await Wal.open(dir);
+  const record = (i: number): WalRecord => ({ type: 'entry', entry: entry(i, 1, 'x'.repeat(50)) });
+  for (let i = 1; i < batchFrom; i++) await wal.append([record(i)]);
+  if (batchFrom <= n) await wal.append(Array.from({ length: n - batchFrom + 1 }, (_, i) => record(batchFrom + i)));
+  await wal.close();
+  const [segment = ''] = await readdir(dir);
+  return { dir, path: join(dir, segment) };
+}
+
+async function flipBit(path: string, at: number, mask: number): Promise<string> {
+  const bytes = await readFile(path);
+  bytes[at] = (bytes[at] as number) ^ mask;
+  await writeFile(path, bytes);
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function hashOf(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+function escaped(path: string): string {
+  return path.replace(/[.]/g, '\\.');
+}
+
+t.test('a bit flip in the length of the first record of the last segment is refused, not cut', async (t) => {
+  const dir = await tempDir(t, 'wal');
+  const { wal } = await Wal.open(dir, { segmentBytes: 200 });
+  for (let i = 1; i <= 6; i++) await wal.append([{ type: 'entry', entry: entry(i, 1, 'x'.repeat(50)) }]);
+  await wal.close();
+  const names = (await readdir(dir)).sort();
+  t.ok(names.length >= 2, `${names.length} segments`);
+  const path = join(dir, names[names.length - 1] as string);
+  const length = (await readFile(path)).length;
+  t.ok(length > 76, `the last segment holds its head and entries (${length} bytes)`);
+  const before = await flipBit(path, 2, 0x01);
+  await t.rejects(Wal.open(dir), {
+    code: 'ECORRUPT',
+    message: new RegExp(`record length \\d+ runs past the end of the file in ${escaped(path)} at offset 0 \\(a valid record follows at offset \\d+\\)`),
+  });
+  t.equal(await hashOf(path), before, 'the file is untouched');
+  t.equal((await readFile(path)).length, length);
+});
+
+t.test('a bit flip in the last record is refused, not cut', async (t) => {
+  // Records of 76 bytes: the last is at 152..228, inside the first sector, with no zero run.
+  for (const [what, at, mask, why] of [
+    ['payload', 152 + 40, 0x04, 'checksum mismatch'],
+    ['checksum', 152 + 6, 0x20, 'checksum mismatch'],
+    ['length, pointing past the end', 152 + 1, 0x01, 'record length 323 runs past the end of the file'],
+  ] as const) {
+    const { dir, path } = await logOf(t, 3);
+    const before = await flipBit(path, at, mask);
+    await t.rejects(Wal.open(dir), { code: 'ECORRUPT', message: new RegExp(`${why} in ${escaped(path)} at offset 152`) }, what);
+    t.equal(await hashOf(path), before, `${what}: the file is untouched`);
+  }
+});
+
+t.test('a length over the limit in the middle is refused', async (t) => {
+  const { dir, path } = await logOf(t, 3);
+  const before = await flipBit(path, 76 + 3, 0x80);
+  await t.rejects(Wal.open(dir), { code: 'ECORRUPT', message: new RegExp(`over the limit in ${escaped(path)} at offset 76`) });
+  t.equal(await hashOf(path), before, 'the file is untouched');
+});
+
+t.test('a torn record in a segment before the last is refused', async (t) => {
+  const dir = await tempDir(t, 'wal');
+  const { wal } = await Wal.open(dir, { segmentBytes: 200 });
+  for (let i = 1; i <= 6; i++) await wal.append([{ type: 'entry', entry: entry(i, 1, 'x'.repeat(50)) }]);
+  await wal.close();
+  const names = (await readdir(dir)).sort();
+  const first = join(dir, names[0] as string);
+  const length = (await readFile(first)).length;
+  await truncate(first, length - 10);
+  const before = await hashOf(first);
+  await t.rejects(Wal.open(dir), { code: 'ECORRUPT', message: new RegExp(`runs past the end of the file in ${escaped(first)} at offset ${length - 76}`) });
+  t.equal(await hashOf(first), before, 'the file is untouched');
+});
+
+t.test('what a crash mid-append leaves is cut, and appends after the cut read back', async (t) => {
+  // Records of 76 bytes each, entries 1..n; `crash` leaves the bytes a crash in the last write could.
+  const cases: { what: string; n: number; batchFrom?: number; crash: (bytes: Buffer) => Buffer; kept: number; cut: number }[] = [
+    { what: 'the file ends in the last payload', n: 3, crash: (b) => b.subarray(0, 200), kept: 2, cut: 48 },
+    { what: 'the file ends in the last header', n: 3, crash: (b) => b.subarray(0, 157), kept: 2, cut: 5 },
+    { what: 'the sector the last record ends in did not land', n: 7, crash: (b) => b.fill(0, 512), kept: 6, cut: 76 },
+    { what: 'zeros after the last record', n: 3, crash: (b) => Buffer.concat([b, Buffer.alloc(700)]), kept: 3, cut: 700 },
+    { what: 'a batch of records cut in its last record', n: 8, batchFrom: 3, crash: (b) => b.subarray(0, 580), kept: 7, cut: 48 },
+    { what: 'a batch cut in its last record, its last sector not landed', n: 8, batchFrom: 3, crash: (b) => b.subarray(0, 580).fill(0, 512), kept: 6, cut: 124 },
+  ];
+  for (const c of cases) {
+    const { dir, path } = await logOf(t, c.n, c.batchFrom);
+    await writeFile(path, c.crash(await readFile(path)));
+    const { wal, recovered } = await Wal.open(dir);
+    t.same(recovered.entries.map((e) => e.index), Array.from({ length: c.kept }, (_, i) => i + 1), `${c.what}: entries kept`);
+    t.equal(recovered.truncatedBytes, c.cut, `${c.what}: bytes cut`);
+    await wal.append([{ type: 'entry', entry: entry(c.kept + 1, 1) }]);
+    await wal.close();
+    const { wal: again, recovered: after } = await Wal.open(dir);
+    t.equal(after.entries.length, c.kept + 1, `${c.what}: the next append reads back`);
+    t.equal(after.truncatedBytes, 0);
+    await again.close();
+  }
 });
