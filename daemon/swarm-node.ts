@@ -207,7 +207,7 @@ export class SwarmNode {
   /** `swarm init`: a new swarm with this node as its first manager (or a lone survivor's recovery). */
   init(request: SwarmInitRequest): Promise<SwarmInitResponse> {
     return this.serial(async () => {
-      if (request.forceNewCluster) return this.forceNewCluster();
+      if (request.forceNewCluster) return this.forceNewCluster(request);
       if (this.state) throw alreadyInSwarm();
       const listenAddr = normalizeAddr(request.listenAddr || '0.0.0.0:2377', '--listen-addr');
       const advertiseAddr = chooseAdvertiseAddr(request.advertiseAddr, listenAddr);
@@ -257,11 +257,15 @@ export class SwarmNode {
     });
   }
 
-  private async forceNewCluster(): Promise<SwarmInitResponse> {
+  private async forceNewCluster(request: SwarmInitRequest): Promise<SwarmInitResponse> {
     const state = this.state;
     if (state === undefined || state.role !== 'manager') {
       throw new TsswarmError(ErrorCode.CONFLICT, '--force-new-cluster needs a node that was a manager of a swarm; this node has no manager state to recover from');
     }
+    // The recovered manager keeps its addresses and the cluster its settings: refuse what would
+    // otherwise be ignored (change them with `swarm update` afterwards, or leave and init anew).
+    const ignored = forceNewClusterConflicts(request, state);
+    if (ignored !== undefined) throw new TsswarmError(ErrorCode.INVALID_ARGUMENT, `--force-new-cluster keeps this manager's addresses and the cluster's settings: ${ignored}`);
     await this.stopRoles();
     await this.startManager(false, true);
     const manager = this.managerRole as Manager;
@@ -747,13 +751,27 @@ function validatePools(pools: readonly string[], subnetSize: number): void {
   }
 }
 
+/** What a `swarm init --force-new-cluster` request asks for that the recovery cannot do, if anything. */
+export function forceNewClusterConflicts(request: SwarmInitRequest, state: { listenAddr: string; advertiseAddr: string }): string | undefined {
+  if (request.listenAddr !== '' && normalizeAddr(request.listenAddr, '--listen-addr') !== state.listenAddr) {
+    return `--listen-addr ${request.listenAddr} differs from ${state.listenAddr}`;
+  }
+  if (request.advertiseAddr !== '' && chooseAdvertiseAddr(request.advertiseAddr, state.listenAddr) !== state.advertiseAddr) {
+    return `--advertise-addr ${request.advertiseAddr} differs from ${state.advertiseAddr}`;
+  }
+  if (request.defaultAddrPool.length > 0 || request.subnetSize > 0) return '--default-addr-pool and --default-addr-pool-mask-length apply to new swarms only';
+  return undefined;
+}
+
 /** The cluster spec of a new swarm: what `swarm init` was given, docker's defaults elsewhere. */
 export function clusterSpecWithDefaults(spec: ClusterSpec | undefined): ClusterSpec {
   const ms = (v: { seconds: number; nanos: number } | undefined, fallback: number): { seconds: number; nanos: number } => (v && (v.seconds > 0 || v.nanos > 0) ? v : timestampFromMs(fallback));
   return {
     ...spec,
     annotations: { name: 'default', labels: spec?.annotations?.labels ?? {} },
-    orchestration: { taskHistoryRetentionLimit: spec?.orchestration?.taskHistoryRetentionLimit || defaultTaskHistoryLimit },
+    // An orchestration section given by the client is taken as is (a history limit of 0 keeps no
+    // dead tasks, as in docker); without one, the defaults.
+    orchestration: spec?.orchestration ? { ...spec.orchestration } : { taskHistoryRetentionLimit: defaultTaskHistoryLimit },
     raft: { snapshotInterval: 10_000, keepOldSnapshots: 0, logEntriesForSlowFollowers: 500, heartbeatTick: 1, electionTick: 10, ...spec?.raft },
     dispatcher: { heartbeatPeriod: ms(spec?.dispatcher?.heartbeatPeriod, defaultHeartbeatPeriodMs) },
     caConfig: { nodeCertExpiry: ms(spec?.caConfig?.nodeCertExpiry, defaultNodeCertExpiryMs) },
