@@ -20,19 +20,36 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/**
+ * Longest delay one Node timer takes (2^31 - 1 ms, about 24.8 days); Node fires a longer one after
+ * 1 ms instead, so RealClock waits longer delays in steps of at most this.
+ */
+export const maxNodeTimerMs = 2 ** 31 - 1;
+
 /** The process's monotonic clock and Node timers. */
 export class RealClock implements Clock {
+  constructor(private readonly maxStepMs = maxNodeTimerMs) {}
+
   now(): number {
     return performance.now();
   }
 
   setTimer(ms: number, fn: () => void): Timer {
-    const handle = setTimeout(fn, ms);
+    const due = this.now() + ms;
+    let handle: NodeJS.Timeout;
+    const arm = (left: number): void => {
+      handle = setTimeout(() => {
+        const rest = due - this.now();
+        if (rest > 0 && left > this.maxStepMs) arm(rest);
+        else fn();
+      }, Math.min(Math.max(0, left), this.maxStepMs));
+    };
+    arm(ms);
     return { cancel: () => clearTimeout(handle) };
   }
 
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return new Promise((resolve) => this.setTimer(ms, resolve));
   }
 }
 

@@ -238,3 +238,23 @@ t.test('RealClock', async (t) => {
     t.equal(fired, false);
   });
 });
+
+t.test('RealClock waits delays longer than one Node timer in steps (Node would fire them after 1 ms)', async (t) => {
+  const stepped = new RealClock(20);
+  const start = performance.now();
+  const fired = await new Promise<number>((resolve) => stepped.setTimer(75, () => resolve(performance.now() - start)));
+  t.ok(fired >= 74, `a 75 ms timer in 20 ms steps fired after ${fired.toFixed(1)} ms`);
+  let cancelledFired = false;
+  const timer = stepped.setTimer(60, () => (cancelledFired = true));
+  await new Promise((r) => setTimeout(r, 30));
+  timer.cancel();
+  await new Promise((r) => setTimeout(r, 60));
+  t.notOk(cancelledFired, 'cancel between steps stops it');
+
+  const real = new RealClock();
+  let longFired = false;
+  const long = real.setTimer(62 * 24 * 3_600_000, () => (longFired = true));
+  await new Promise((r) => setTimeout(r, 50));
+  long.cancel();
+  t.notOk(longFired, 'a 62-day timer does not fire at once');
+});
