@@ -46,7 +46,7 @@ import {
 } from './ca/index.js';
 import { ControlApi, ServiceControlApi, controlHandlers, noLeaderMessage, revealSecret, serviceControlHandlers, type RaftMembership } from './controlapi/index.js';
 import { Dispatcher } from './dispatcher/index.js';
-import { RaftNode, type MemberStatus } from './raft/node/raft-node.js';
+import { isLearnerNotReadyError, RaftNode, type MemberStatus } from './raft/node/raft-node.js';
 import { LeaderClient } from './leader-client.js';
 import { LeaderLoops } from './leader-loops.js';
 import { LogBroker } from './logbroker/index.js';
@@ -56,8 +56,6 @@ import { listenForPeers, type PeerListener } from './peer-listener.js';
 
 /** How often the leader looks for learners to promote and demoted managers to remove. */
 export const membershipCheckIntervalMs = 500;
-/** A learner within this many entries of the leader's log is promoted to voter. */
-export const learnerCatchUpSlackEntries = 16;
 /** Store writes and control calls on behalf of other nodes fail (NO_QUORUM) after this long. */
 export const managerRequestTimeoutMs = 4_000;
 
@@ -235,7 +233,7 @@ export class Manager {
     this.reconciling = true;
     try {
       for (const learner of this.raft.learnerProgress()) {
-        if (learner.match + learnerCatchUpSlackEntries < learner.lastIndex) continue;
+        if (!learner.ready) continue; // not caught up yet (isLearnerReady): looked at again in 500 ms
         this.options.log.info({ raftId: learner.raftId }, 'promoting a caught-up learner to voter');
         await this.raft.changeMembership({ type: 'addVoter', raftId: learner.raftId });
         return;
@@ -257,7 +255,9 @@ export class Manager {
         return;
       }
     } catch (err) {
-      this.options.log.warn(`membership change failed: ${errorMessage(err)}`);
+      // A learner can fall back between the check and the proposal: that is retried, not a failure.
+      if (isLearnerNotReadyError(err)) this.options.log.debug(errorMessage(err));
+      else this.options.log.warn(`membership change failed: ${errorMessage(err)}`);
     } finally {
       this.reconciling = false;
     }
@@ -351,6 +351,9 @@ export class Manager {
   private caHandlers(): CAServer {
     let handlers: CAServer | undefined;
     const ready = async (): Promise<CAServer> => {
+      // A linearizable read first: a follower must not judge a join token (or a node's role) by a
+      // store that has not applied the latest rotation yet; a rotated token stops working at once.
+      await this.raft.read();
       const ca = await this.currentCa();
       handlers ??= caService({
         ca,

@@ -3,7 +3,9 @@
  * (persist to disk → send → apply → advance), proposals that resolve when their entry is applied,
  * linearizable reads (ReadIndex), log compaction by snapshots of the application, and membership:
  * an address book of the members (carried in conf change contexts and in snapshots), learners
- * added and promoted, members removed, and recovery of a lone survivor (force new cluster).
+ * added and promoted (only once caught up, see learner-readiness.ts), members removed, and
+ * recovery of a lone survivor (force new cluster). Every snapshot the transport was given to send
+ * is reported back to the core, finished or failed, so a follower is never left waiting for one.
  */
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { assert } from '../../../lib/assert.js';
@@ -15,8 +17,10 @@ import { RaftError } from '../errors.js';
 import { decodeConfChange, encodeConfChange, type ConfChange, type ConfState, type Entry, type NodeId } from '../types.js';
 import { DiskStorage } from '../wal/disk-storage.js';
 import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, snapshotEnvelopeParts, type MemberInfo } from './snapshot-envelope.js';
+import { isLearnerReady, LearnerNotReadyError } from './learner-readiness.js';
 
 export type { MemberInfo } from './snapshot-envelope.js';
+export { isLearnerNotReadyError, isLearnerReady, LearnerNotReadyError, learnerMaxLagEntries, learnerReadyShare } from './learner-readiness.js';
 
 /** What the replicated state machine offers the node. */
 export interface Application {
@@ -84,6 +88,18 @@ export interface MemberStatus extends MemberInfo {
   readonly reachable: boolean;
 }
 
+/** A learner as the leader sees it (learnerProgress). */
+export interface LearnerProgress {
+  readonly raftId: NodeId;
+  /** The leader's log matches the learner's up to here. */
+  readonly match: number;
+  /** The leader's last index and commit index. */
+  readonly lastIndex: number;
+  readonly commit: number;
+  /** It may be promoted to voter now (isLearnerReady). */
+  readonly ready: boolean;
+}
+
 interface Waiter {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
@@ -128,6 +144,8 @@ export class RaftNode {
           this.input(() => this.raw.step(m));
         },
         unreachable: (p) => this.input(() => this.raw.reportUnreachable(p)),
+        // The leader holds a follower it sent a snapshot to until it learns how the send ended.
+        snapshotSent: (p, outcome) => this.input(() => this.raw.reportSnapshot(p, outcome === 'failed')),
         isRemoved: (p) => this.removedIds.has(p),
         removedFromGroup: () => this.noticeRemoved(),
       },
@@ -376,11 +394,17 @@ export class RaftNode {
 
   /**
    * Proposes a membership change; resolves once it is applied here. Adding a member needs its
-   * address (and node ID), which every member learns from the entry itself.
+   * address (and node ID), which every member learns from the entry itself. Promoting a learner
+   * (`addVoter` of a learner) is refused with LearnerNotReadyError until its log has caught up
+   * (isLearnerReady), and with CONFLICT on a member that does not lead: only the leader knows.
    */
   changeMembership(change: { type: ConfChange['type']; raftId: NodeId; addr?: string; nodeId?: string }, timeoutMs?: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopped) return Promise.reject(new TsswarmError(ErrorCode.CLOSED, 'raft node stopped'));
+    if (change.type === 'addVoter') {
+      const refused = this.promotionRefusal(change.raftId);
+      if (refused) return Promise.reject(refused);
+    }
     const known = this.members.get(change.raftId);
     const request = `${this.options.id}-${this.nextId++}`;
     const context: ConfContext = { addr: change.addr ?? known?.addr ?? '', nodeId: change.nodeId ?? known?.nodeId ?? '', request };
@@ -433,16 +457,34 @@ export class RaftNode {
     return this.options.id;
   }
 
-  /** How far each learner's log matches the leader's (leader only; empty elsewhere). */
-  learnerProgress(): { raftId: NodeId; match: number; lastIndex: number }[] {
+  /**
+   * How far each learner's log matches the leader's, against the leader's last and committed
+   * index, and whether it may be promoted now (leader only; empty elsewhere).
+   */
+  learnerProgress(): LearnerProgress[] {
     const status = this.raw.status();
     if (status.state !== 'leader') return [];
-    const out: { raftId: NodeId; match: number; lastIndex: number }[] = [];
+    const out: LearnerProgress[] = [];
     for (const id of status.confState.learners) {
       const pr = this.raw.raft.tracker.progress.get(id);
-      if (pr) out.push({ raftId: id, match: pr.match, lastIndex: status.lastIndex });
+      if (pr) out.push({ raftId: id, match: pr.match, lastIndex: status.lastIndex, commit: status.commit, ready: isLearnerReady(pr.match, status.commit) });
     }
     return out;
+  }
+
+  /** Why promoting `raftId` to voter must wait, if it must; undefined for a member that is no learner. */
+  private promotionRefusal(raftId: NodeId): TsswarmError | undefined {
+    const r = this.raw.raft;
+    const known = r.tracker.progress.get(raftId);
+    const learner = known ? known.isLearner : this.confState.learners.includes(raftId);
+    if (!learner) return undefined;
+    if (r.state !== 'leader') {
+      const leader = this.leader === 0 ? 'none is known' : `it is member ${this.leader}`;
+      return new TsswarmError(ErrorCode.CONFLICT, `promote learner ${raftId} on the leader, which knows how far its log matches (${leader})`);
+    }
+    const match = known?.match ?? 0;
+    const commit = r.log.committed;
+    return isLearnerReady(match, commit) ? undefined : new LearnerNotReadyError(raftId, match, commit);
   }
 
   private setMember(info: MemberInfo): void {

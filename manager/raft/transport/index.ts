@@ -1,3 +1,3 @@
 /** Raft messages between managers over gRPC streams. */
-export { Transport, maxQueuedMessages, type TransportHandler } from './transport.js';
+export { Transport, maxQueuedMessages, type SnapshotOutcome, type TransportHandler } from './transport.js';
 export { encodeMessage, MessageDecoder, snapshotChunkBytes } from './message-codec.js';

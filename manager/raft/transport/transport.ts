@@ -3,7 +3,10 @@
  * queue drained in batches, reconnecting with jittered exponential backoff; and the server side
  * that decodes incoming streams and hands messages to the node. Credentials are injected (mutual
  * TLS in a cluster, insecure on loopback in tests). Raft tolerates lost messages, so a full queue
- * drops and reports the peer unreachable instead of growing.
+ * drops and reports the peer unreachable instead of growing. A lost snapshot is different: the
+ * leader waits for its outcome before it sends that follower anything again, so every snapshot
+ * message the transport is given ends in exactly one `snapshotSent` report, finished or failed
+ * (as etcd's rafthttp calls ReportSnapshot).
  */
 import {
   Client,
@@ -15,7 +18,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Rng } from '../../../lib/rng.js';
 import { RaftService, type RaftMessage, type RaftServer } from '../../../proto/index.js';
-import type { Message, NodeId } from '../types.js';
+import { MessageType, type Message, type NodeId } from '../types.js';
 import { MessageDecoder, encodeMessage } from './message-codec.js';
 
 /** Messages queued for one peer before new ones are dropped. */
@@ -24,12 +27,21 @@ export const maxQueuedMessages = 4096;
 export const initialBackoffMs = 50;
 export const maxBackoffMs = 2_000;
 
+/**
+ * How a snapshot message ended: `finished` once its last chunk was handed to gRPC without error
+ * (the stream took it; the follower's answer tells the rest), `failed` when it was dropped (full
+ * queue, unknown or removed peer, transport closing) or its stream broke or never connected.
+ */
+export type SnapshotOutcome = 'finished' | 'failed';
+
 /** What the transport tells the node. */
 export interface TransportHandler {
   /** A message arrived from a peer. */
   receive(message: Message): void;
   /** Messages to `peer` were dropped (queue full or connection lost): raft should probe it. */
   unreachable(peer: NodeId): void;
+  /** A snapshot message to `peer` ended; called once per snapshot message given to send(). */
+  snapshotSent(peer: NodeId, outcome: SnapshotOutcome): void;
   /** True when `peer` was removed from the group: its streams are refused with `removedMemberDetails`. */
   isRemoved?(peer: NodeId): boolean;
   /** A peer refused this member's stream because this member was removed from the group. */
@@ -67,6 +79,8 @@ class PeerLink {
   private draining = false;
   private stopped = false;
   private connectedAt = 0;
+  /** Snapshot messages written to the current stream whose last chunk gRPC has not taken yet. */
+  private readonly snapshotsInFlight = new Set<Message>();
 
   constructor(
     readonly peer: NodeId,
@@ -77,10 +91,12 @@ class PeerLink {
   ) {}
 
   send(message: Message): void {
-    if (this.stopped) return;
+    if (this.stopped) return this.dropped([message]);
     if (this.queue.length >= maxQueuedMessages) {
+      const lost = this.queue;
       this.queue = [];
       this.handler.unreachable(this.peer);
+      this.dropped([...lost, message]);
       return;
     }
     this.queue.push(message);
@@ -125,7 +141,15 @@ class PeerLink {
     let ok = true;
     while (ok && sent < this.queue.length) {
       const m = this.queue[sent++] as Message;
-      for (const wire of encodeMessage(m)) ok = stream.write(wire) && ok;
+      const wires = encodeMessage(m);
+      const last = wires.length - 1;
+      if (m.type === MessageType.snap) this.snapshotsInFlight.add(m);
+      for (const [i, wire] of wires.entries()) {
+        // gRPC calls back once it has handed the write to HTTP/2 (no retry buffer in between);
+        // for the last chunk of a snapshot, that is when the whole snapshot left.
+        const done = i === last && m.type === MessageType.snap ? (err?: Error | null) => this.settle(m, err ? 'failed' : 'finished') : undefined;
+        ok = stream.write(wire, done) && ok;
+      }
     }
     this.queue = sent === this.queue.length ? [] : this.queue.slice(sent);
     if (!ok) {
@@ -144,6 +168,11 @@ class PeerLink {
     if (Date.now() - this.connectedAt > maxBackoffMs) this.backoffMs = initialBackoffMs;
     this.reset();
     this.handler.unreachable(this.peer);
+    // A snapshot waiting for a peer that cannot be reached is stale by the time it is; the leader
+    // sends a fresh one when the peer answers again.
+    const snapshots = this.queue.filter((m) => m.type === MessageType.snap);
+    if (snapshots.length > 0) this.queue = this.queue.filter((m) => m.type !== MessageType.snap);
+    this.dropped(snapshots);
     const delay = Math.min(maxBackoffMs, this.backoffMs) * (0.5 + this.rng.next());
     this.backoffMs = Math.min(maxBackoffMs, this.backoffMs * 2);
     this.retryTimer = setTimeout(() => {
@@ -161,13 +190,28 @@ class PeerLink {
     stream?.cancel();
     this.client?.close();
     this.client = undefined;
+    // Whatever of a snapshot was written to that stream is lost with it.
+    for (const m of [...this.snapshotsInFlight]) this.settle(m, 'failed');
+  }
+
+  /** Reports the outcome of a snapshot message written to a stream, once. */
+  private settle(m: Message, outcome: SnapshotOutcome): void {
+    if (!this.snapshotsInFlight.delete(m)) return;
+    this.handler.snapshotSent(this.peer, outcome);
+  }
+
+  /** Reports the snapshots among messages that will never be written as failed. */
+  private dropped(messages: readonly Message[]): void {
+    for (const m of messages) if (m.type === MessageType.snap) this.handler.snapshotSent(this.peer, 'failed');
   }
 
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    const lost = this.queue;
     this.queue = [];
     this.reset();
+    this.dropped(lost);
   }
 }
 
@@ -194,12 +238,20 @@ export class Transport {
     this.links.delete(peer);
   }
 
-  /** Sends messages (from a Ready) to their peers; unknown peers are reported unreachable. */
+  /**
+   * Sends messages (from a Ready) to their peers; unknown peers are reported unreachable. Every
+   * snapshot message among them is reported through `snapshotSent`, finished or failed: at once
+   * when it is dropped here, else when its send ends.
+   */
   send(messages: readonly Message[]): void {
     for (const m of messages) {
       const link = this.links.get(m.to);
-      if (link) link.send(m);
-      else this.handler.unreachable(m.to);
+      if (link) {
+        link.send(m);
+        continue;
+      }
+      this.handler.unreachable(m.to);
+      if (m.type === MessageType.snap) this.handler.snapshotSent(m.to, 'failed');
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Membership of running members over gRPC on 127.0.0.1: a member joins as a learner with only the
- * leader's address, learns the rest from the log, is promoted, and is removed; a lone survivor of a
- * lost quorum comes back alone with its state (force new cluster); a removed member is told.
+ * leader's address, learns the rest from the log, is promoted, and is removed; a learner that lags
+ * is not promoted until it caught up; a lone survivor of a lost quorum comes back alone with its
+ * state (force new cluster); a removed member is told.
  */
 import t from 'tap';
 import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { isTsswarmError, ErrorCode } from '../../../../lib/errors.js';
 import { seededRng } from '../../../../lib/rng.js';
 import { RaftService } from '../../../../proto/index.js';
-import { RaftNode, type RaftNodeOptions } from '../../../../manager/raft/node/raft-node.js';
+import { isLearnerNotReadyError, RaftNode, type RaftNodeOptions } from '../../../../manager/raft/node/raft-node.js';
 import { freeLoopbackPort } from '../../../worker/images/registry-helper.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 import { KvApp } from './kv-app.js';
@@ -84,6 +85,7 @@ t.test('join as a learner, promote, remove; the removed member is told', async (
   await first.node.changeMembership({ type: 'addLearner', raftId: 3, addr: addrs.get(3) as string, nodeId: 'node3' });
   const third = await startMember(3, addrs.get(3) as string, new Map([[1, addrs.get(1) as string], [3, addrs.get(3) as string]]), join(base, 'm3'), { join: true });
   running.push(third);
+  t.ok(await until(() => first.node.learnerProgress().some((p) => p.raftId === 3 && p.ready)), 'the third member caught up');
   await first.node.changeMembership({ type: 'addVoter', raftId: 3 });
   await put(first, 'after=3');
   t.ok(await until(() => third.app.data.get('after') === '3' && second.app.data.get('after') === '3'), 'all three apply');
@@ -98,6 +100,47 @@ t.test('join as a learner, promote, remove; the removed member is told', async (
   t.same(first.node.removed, [3], 'its ID is remembered as removed');
   await put(first, 'two=ok');
   t.ok(await until(() => second.app.data.get('two') === 'ok'), 'the two remaining members still commit');
+});
+
+t.test('a learner that lags is not promoted; once it caught up, it is', async (t) => {
+  const base = await tempDir(t, 'raft-learner-lag');
+  const addrs = new Map<number, string>();
+  for (const id of [1, 2]) addrs.set(id, `127.0.0.1:${await freeLoopbackPort()}`);
+  const running = new Set<Member>();
+  t.teardown(async () => {
+    for (const m of running) await stopMember(m);
+  });
+  const first = await startMember(1, addrs.get(1) as string, new Map([[1, addrs.get(1) as string]]), join(base, 'm1'));
+  running.add(first);
+  t.ok(await until(() => first.node.isLeader), 'a lone founder leads');
+  await first.node.changeMembership({ type: 'addLearner', raftId: 2, addr: addrs.get(2) as string, nodeId: 'node2' });
+  const learnerMembers = new Map([[1, addrs.get(1) as string], [2, addrs.get(2) as string]]);
+  let second = await startMember(2, addrs.get(2) as string, learnerMembers, join(base, 'm2'), { join: true });
+  running.add(second);
+  await put(first, 'a=1');
+  t.ok(await until(() => second.app.data.get('a') === '1'), 'the learner is in step');
+
+  // Stopped, the learner cannot follow the writes the lone voter commits.
+  await stopMember(second);
+  running.delete(second);
+  for (let i = 0; i < 40; i++) await put(first, `k${i}=${i}`);
+  const lag = first.node.learnerProgress().find((p) => p.raftId === 2);
+  t.ok(lag !== undefined && !lag.ready && lag.match + 40 <= lag.commit, `the leader sees it lag: ${JSON.stringify(lag)}`);
+  const refused = await first.node.changeMembership({ type: 'addVoter', raftId: 2 }).then(() => undefined, (err: unknown) => err);
+  t.ok(isLearnerNotReadyError(refused) && isTsswarmError(refused, ErrorCode.CONFLICT), `refused: ${String(refused)}`);
+  t.match(String(refused), new RegExp(`learner 2 is not caught up yet: match ${lag?.match} of ${lag?.commit}`));
+  t.same(first.node.membership, { voters: [1], learners: [2] }, 'the membership did not change');
+
+  second = await startMember(2, addrs.get(2) as string, learnerMembers, join(base, 'm2'), { join: true });
+  running.add(second);
+  t.ok(await until(() => first.node.learnerProgress().some((p) => p.raftId === 2 && p.ready)), 'it caught up');
+  t.ok(await until(() => second.app.data.get('k39') === '39'), 'with every write');
+  const elsewhere = await second.node.changeMembership({ type: 'addVoter', raftId: 2 }).then(() => undefined, (err: unknown) => err);
+  t.ok(isTsswarmError(elsewhere, ErrorCode.CONFLICT) && /on the leader/.test(String(elsewhere)), `a member that does not lead cannot tell, and refuses: ${String(elsewhere)}`);
+  await first.node.changeMembership({ type: 'addVoter', raftId: 2 });
+  t.same(first.node.membership, { voters: [1, 2], learners: [] }, 'and is promoted');
+  await put(first, 'two=voters');
+  t.ok(await until(() => second.app.data.get('two') === 'voters'), 'the two voters commit together');
 });
 
 t.test('a lone survivor recovers the cluster with its state (force new cluster)', async (t) => {

@@ -3,13 +3,16 @@ import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { seededRng } from '../../../../lib/rng.js';
 import { RaftService } from '../../../../proto/index.js';
 import { MessageDecoder, encodeMessage, snapshotChunkBytes } from '../../../../manager/raft/transport/message-codec.js';
-import { Transport } from '../../../../manager/raft/transport/transport.js';
+import { Transport, type SnapshotOutcome } from '../../../../manager/raft/transport/transport.js';
 import { MessageType, makeMessage, type Message, type NodeId } from '../../../../manager/raft/types.js';
+import { freeLoopbackPort } from '../../../worker/images/registry-helper.js';
+import { CuttingProxy } from './cutting-proxy.js';
 
 interface Member {
   transport: Transport;
   received: Message[];
   unreachable: NodeId[];
+  snapshots: [NodeId, SnapshotOutcome][];
   server: Server;
   port: number;
 }
@@ -26,9 +29,14 @@ async function listen(transport: Transport, port = 0): Promise<{ server: Server;
 async function member(t: { teardown(fn: () => unknown): void }, seed: number): Promise<Member> {
   const received: Message[] = [];
   const unreachable: NodeId[] = [];
-  const transport = new Transport(credentials.createInsecure(), { receive: (m) => received.push(m), unreachable: (p) => unreachable.push(p) }, seededRng(seed));
+  const snapshots: [NodeId, SnapshotOutcome][] = [];
+  const transport = new Transport(
+    credentials.createInsecure(),
+    { receive: (m) => received.push(m), unreachable: (p) => unreachable.push(p), snapshotSent: (p, outcome) => snapshots.push([p, outcome]) },
+    seededRng(seed),
+  );
   const { server, port } = await listen(transport);
-  const m = { transport, received, unreachable, server, port };
+  const m = { transport, received, unreachable, snapshots, server, port };
   t.teardown(() => {
     m.transport.close();
     m.server.forceShutdown();
@@ -41,6 +49,13 @@ async function until(cond: () => boolean, ms = 5_000): Promise<boolean> {
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   return cond();
 }
+
+function snap(to: NodeId, bytes: number): Message {
+  const data = new Uint8Array(bytes).fill(7);
+  return makeMessage({ type: MessageType.snap, from: 1, to, term: 4, snapshot: { metadata: { index: 9, term: 4, confState: { voters: [1, to], learners: [] } }, data } });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function app(i: number): Message {
   return makeMessage({ type: MessageType.app, from: 1, to: 2, term: 3, index: i, logTerm: 3, commit: i, entries: [{ term: 3, index: i + 1, type: 'normal', data: new TextEncoder().encode(`put k${i}`) }] });
@@ -100,4 +115,51 @@ t.test('a peer that goes away is reported unreachable; when it returns, messages
     return b.received.some((m) => m.index >= 3);
   }, 10_000);
   t.ok(delivered, 'delivery resumed after the peer came back');
+});
+
+t.test('every snapshot send is reported once: finished to a live peer, failed to a dead one', async (t) => {
+  const a = await member(t, 5);
+  const b = await member(t, 6);
+  a.transport.setPeer(2, `127.0.0.1:${b.port}`);
+  a.transport.send([snap(2, 2 * snapshotChunkBytes + 5)]);
+  t.ok(await until(() => a.snapshots.length > 0 && b.received.length > 0), 'sent and received');
+  t.same(a.snapshots, [[2, 'finished']], 'a live peer: finished');
+
+  a.transport.setPeer(3, `127.0.0.1:${await freeLoopbackPort()}`);
+  a.transport.send([snap(3, 100)]);
+  t.ok(await until(() => a.snapshots.length > 1), 'the send to a dead peer ended');
+  t.same(a.snapshots[1], [3, 'failed'], 'a dead peer: failed');
+  t.ok(a.unreachable.includes(3), 'and it is reported unreachable');
+
+  a.transport.send([snap(9, 100)]);
+  t.same(a.snapshots[2], [9, 'failed'], 'an unknown peer: failed at once');
+
+  a.transport.setPeer(4, `127.0.0.1:${await freeLoopbackPort()}`);
+  a.transport.send([snap(4, 100)]);
+  a.transport.removePeer(4);
+  t.same(a.snapshots[3], [4, 'failed'], 'a removed peer: failed at once');
+
+  a.transport.send([snap(2, 100)]);
+  a.transport.close();
+  await sleep(200);
+  t.same(a.snapshots.slice(4), [[2, 'failed']], 'a closing transport: failed, and nothing reported twice');
+});
+
+t.test('a snapshot whose stream breaks between chunks is reported failed; the next one finishes', async (t) => {
+  const a = await member(t, 7);
+  const b = await member(t, 8);
+  const proxy = await CuttingProxy.start(b.port);
+  t.teardown(() => proxy.close());
+  a.transport.setPeer(2, `127.0.0.1:${proxy.port}`);
+  a.transport.send([app(1)]);
+  t.ok(await until(() => b.received.length === 1), 'connected through the proxy');
+  proxy.cutAfter(snapshotChunkBytes + snapshotChunkBytes / 2);
+  a.transport.send([snap(2, 4 * snapshotChunkBytes)]);
+  t.ok(await until(() => a.snapshots.length > 0), 'the broken send ended');
+  t.equal(proxy.cuts, 1, 'the stream was cut');
+  t.same(a.snapshots, [[2, 'failed']], 'reported failed');
+  t.equal(b.received.length, 1, 'the peer never got it');
+  a.transport.send([snap(2, 4 * snapshotChunkBytes)]);
+  t.ok(await until(() => a.snapshots.length > 1 && b.received.length === 2, 10_000), 'a later send gets through');
+  t.same(a.snapshots[1], [2, 'finished']);
 });
