@@ -98,6 +98,7 @@ const program = new Command('tsswarmd')
     await server.close();
     await swarm.close();
     engine.close();
+    log.info('tsswarmd stopped');
   });
 
 await runProgram(program, process.argv);

@@ -3,13 +3,15 @@
  * TSSWARM_TEST_CERT_RENEW_MS, so each renews its certificate once, seconds after it got it,
  * instead of at 50-80% of its life. Every node gets a new certificate (new serial, same node ID
  * and role, from the same root), restarts its roles with it (the leader hands leadership over
- * first), and the cluster carries on: every node Ready, one leader, writes accepted.
+ * first), and the cluster carries on: every node Ready, one leader, writes accepted. Then SIGTERM
+ * stops a daemon cleanly: it exits, logs the end of its shutdown and removes its control socket.
  */
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hostLogFile, hostSocket, labDown, labUp, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
+import { hostDaemonPid, hostLogFile, hostSocket, labDown, labUp, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
 import { tsswarmWith, type CliResult } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -62,4 +64,25 @@ t.test('every node renews its certificate and the cluster carries on', async (t)
   t.same(JSON.parse(read.stdout), { renewed: 'yes' });
   const h1log = await readFile(hostLogFile(host('h1')), 'utf8');
   t.match(h1log, /certificate renewal planned/, 'the plan is logged');
+});
+
+t.test('SIGTERM stops a daemon cleanly', async (t) => {
+  const h3 = host('h3');
+  const pid = await hostDaemonPid(h3);
+  t.ok(pid !== undefined, 'h3 runs tsswarmd');
+  const started = Date.now();
+  process.kill(pid as number, 'SIGTERM');
+  const alive = (): boolean => {
+    try {
+      process.kill(pid as number, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (alive() && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 50));
+  t.notOk(alive(), `exited after ${Date.now() - started} ms`);
+  const log = await readFile(hostLogFile(h3), 'utf8');
+  t.match(log, /shutting down; containers keep running[\s\S]*tsswarmd stopped/, 'it finished its shutdown (logged)');
+  t.notOk(existsSync(hostSocket(h3)), 'the control socket is gone');
 });
