@@ -57,6 +57,17 @@ export class DiskStorage implements Storage {
     // The snapshot file is saved before its WAL mark: a crash between the two leaves only the file,
     // and the log entries it replaced are still in the WAL.
     mem.append(snapshot ? entriesAfterSnapshot(recovered.entries, snapshot.metadata.index, snapshot.metadata.term) : recovered.entries);
+    if (snapshot && snapshot.metadata.index > (mark?.index ?? 0)) {
+      // Finish that compaction: write the missing mark now. Without it, entries appended after the
+      // snapshot would follow the older entries in the WAL with a gap between them, and the next
+      // recovery would refuse the log (the simulator found this: seed 53367).
+      try {
+        await wal.append([{ type: 'snapshot', index: snapshot.metadata.index, term: snapshot.metadata.term }]);
+      } catch (err) {
+        await wal.close();
+        throw err;
+      }
+    }
     mem.setHardState(recovered.hardState);
     const storage = new DiskStorage(mem, wal, snaps, recovered.truncatedBytes);
     if (snapshot) storage.remember(snapshot.metadata, snapshot.data);

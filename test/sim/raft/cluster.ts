@@ -25,7 +25,8 @@
  * - On a crash the node's storage is rebuilt the way DiskStorage.open does it: the newest snapshot
  *   file, then wal.replay() over the synced records plus the surviving prefix (a mark drops the
  *   entries it covers, an entry replaces a conflicting suffix, the last hard state wins), keeping
- *   the entries after the snapshot file's index (entriesAfterSnapshot). Segment rollover is not
+ *   the entries after the snapshot file's index (entriesAfterSnapshot), and a mark for a snapshot
+ *   file newer than the WAL's last mark is written (as DiskStorage.open does). Segment rollover is not
  *   modelled: Wal starts a new segment with the state already written, so it keeps the order above.
  */
 import { AssertionError, assert } from '../../../lib/assert.js';
@@ -792,6 +793,9 @@ export class SimCluster {
     }
     const storage = new MemoryStorage(file);
     const entries = entriesAfterSnapshot(recovered.entries, file.metadata.index, file.metadata.term);
+    // DiskStorage.open writes the mark of a snapshot file the WAL does not have yet (a crash between
+    // the file and its mark), so that later entries do not follow a gap in the WAL.
+    if (file.metadata.index > (mark?.index ?? 0)) n.disk.wal.push({ type: 'snapshot', index: file.metadata.index, term: file.metadata.term });
     storage.append(entries);
     storage.setHardState(recovered.hardState);
     n.storage = storage;
