@@ -17,15 +17,25 @@ export class LeaderClient {
 
   constructor(private readonly credentials: ChannelCredentials) {}
 
-  /** Calls `method` on the manager at `addr`; its error comes back as a TsswarmError. */
-  call<Req, Res>(addr: string, method: GrpcMethod<Req, Res>, request: Req, timeoutMs = forwardedCallTimeoutMs): Promise<Res> {
+  /**
+   * Calls `method` on the manager at `addr`; its error comes back as a TsswarmError. When `signal`
+   * aborts first, the call is cancelled and fails with the signal's reason.
+   */
+  call<Req, Res>(addr: string, method: GrpcMethod<Req, Res>, request: Req, timeoutMs = forwardedCallTimeoutMs, signal?: AbortSignal): Promise<Res> {
     const client = this.client(addr);
     return new Promise((resolve, reject) => {
-      client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, response?: Res) => {
+      if (signal?.aborted === true) return reject(signal.reason as Error);
+      const onAbort = (): void => {
+        reject(signal?.reason as Error);
+        call.cancel();
+      };
+      const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, response?: Res) => {
+        signal?.removeEventListener('abort', onAbort);
         if (err) reject(fromServiceError(err, `manager ${addr}`));
         else if (response === undefined) reject(new Error(`${method.path} returned nothing`));
         else resolve(response);
       });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

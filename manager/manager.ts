@@ -5,6 +5,7 @@
  * only the leader does starts and stops with leadership: the dispatcher and the membership
  * reconciler, which promotes learners that caught up and removes managers that were demoted.
  */
+import { setMaxListeners } from 'node:events';
 import { Server, type ServiceError, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { RealClock } from '../lib/clock.js';
 import { ErrorCode, TsswarmError, errorMessage, isTsswarmError } from '../lib/errors.js';
@@ -58,6 +59,12 @@ import { listenForPeers, type PeerListener } from './peer-listener.js';
 export const membershipCheckIntervalMs = 500;
 /** Store writes and control calls on behalf of other nodes fail (NO_QUORUM) after this long. */
 export const managerRequestTimeoutMs = 4_000;
+/**
+ * A Control call forwarded to the leader fails after this long, the leader's own budget for it: a
+ * leader whose host vanished without resetting connections is found out this soon, not after the
+ * forwarding client's 10 s.
+ */
+export const forwardedControlTimeoutMs = managerRequestTimeoutMs;
 
 /** What a Manager is started with. */
 export interface ManagerOptions {
@@ -97,6 +104,8 @@ export class Manager {
   private membershipTimer: NodeJS.Timeout | undefined;
   private reconciling = false;
   private stopped = false;
+  /** Aborted when the leader changes: cancels the Control calls forwarded to the old one. */
+  private forwards = forwardsController();
   /** The manager port; set once it listens. */
   private listener: PeerListener | undefined;
   private readonly leaderClient: LeaderClient;
@@ -199,6 +208,10 @@ export class Manager {
   }
 
   private leaderChanged(leader: number): void {
+    // Calls forwarded to the previous leader will not be answered by it as leader: fail them now
+    // (NO_QUORUM, retryable) rather than at their deadline.
+    this.forwards.abort(new TsswarmError(ErrorCode.NO_QUORUM, `the leader changed while it handled the call; retry. ${leader === 0 ? noLeaderMessage : ''}`.trim()));
+    this.forwards = forwardsController();
     if (this.stopped) return;
     const leading = leader === this.options.raftId;
     this.options.log.info({ leader, self: this.options.raftId }, leading ? 'this manager is now the leader' : 'leader changed');
@@ -499,7 +512,7 @@ export class Manager {
             callback(toServiceError(err));
             return;
           }
-          this.leaderClient.call(addr, method as never, call.request).then(
+          this.leaderClient.call(addr, method as never, call.request, forwardedControlTimeoutMs, this.forwards.signal).then(
             (response) => callback(null, response),
             (err: unknown) => callback(toServiceError(leaderUnreachable(err, addr))),
           );
@@ -539,9 +552,19 @@ export class Manager {
 }
 
 /** A forwarded call that could not reach the leader: the managers are electing one, or lost quorum. */
+/** A controller for forwarded calls: one abort listener per call in flight, so no listener limit. */
+function forwardsController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 function leaderUnreachable(err: unknown, addr: string): unknown {
-  if (!isTsswarmError(err, ErrorCode.CLOSED)) return err;
-  return new TsswarmError(ErrorCode.NO_QUORUM, `the leader at ${addr} cannot be reached. ${noLeaderMessage}`, { cause: err });
+  if (isTsswarmError(err, ErrorCode.CLOSED)) return new TsswarmError(ErrorCode.NO_QUORUM, `the leader at ${addr} cannot be reached. ${noLeaderMessage}`, { cause: err });
+  if (isTsswarmError(err, ErrorCode.TIMEOUT)) {
+    return new TsswarmError(ErrorCode.NO_QUORUM, `the leader at ${addr} did not answer within ${forwardedControlTimeoutMs / 1000} s. ${noLeaderMessage}`, { cause: err });
+  }
+  return err;
 }
 
 function reply<T>(callback: sendUnaryData<T>, work: Promise<T>): void {

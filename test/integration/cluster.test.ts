@@ -5,7 +5,7 @@
  * refusals (wrong and rotated tokens, a dead address), garbage on 2377, and bad node references.
  */
 import t from 'tap';
-import { callHost, labDown, labUp, startHostDaemon, stopHostDaemon, hostSocket, hostLogFile, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
+import { callHost, hostDaemonPid, labDown, labUp, startHostDaemon, stopHostDaemon, hostSocket, hostLogFile, type LabHost, type LabRecord } from '../../deploy/lab/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { repoRoot, tsswarmWith, type CliResult } from '../helpers/cli.js';
 import { join } from 'node:path';
@@ -236,13 +236,32 @@ t.test('kill 2 of 3 managers: writes fail with no quorum within 5 s; --force-new
   const managers = rows.filter((r) => r.manager !== '').map((r) => r.host).sort();
   t.equal(managers.length, 3, `three managers: ${managers.join(' ')}`);
   const [survivor, ...doomed] = managers as [string, ...string[]];
-  for (const h of doomed) await stopHostDaemon(host(h), true);
+  // Frozen, not killed: like hosts that vanished, they reset no connection, so a write forwarded to
+  // one of them can only time out.
+  const frozen: number[] = [];
+  for (const h of doomed) {
+    const pid = await hostDaemonPid(host(h));
+    if (pid !== undefined) {
+      process.kill(pid, 'SIGSTOP');
+      frozen.push(pid);
+    }
+  }
+  t.teardown(() => {
+    for (const pid of frozen) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already gone (killed below)
+      }
+    }
+  });
   const started = Date.now();
   const write = await on(survivor, 'node', 'update', '--label-add', 'after=loss', 'h5');
   const ms = Date.now() - started;
   t.not(write.code, 0, 'the write fails');
   t.match(write.stderr, /does not have a leader|no quorum/i, `with a clear message: ${write.stderr.trim()}`);
   t.ok(ms <= 5_000, `within 5 s (${ms} ms)`);
+  for (const h of doomed) await stopHostDaemon(host(h), true);
 
   const leave = await on(survivor, 'swarm', 'leave');
   t.not(leave.code, 0, 'a manager does not leave without --force');
