@@ -79,7 +79,12 @@ export class CertRenewal {
   private async due(): Promise<void> {
     this.timer = undefined;
     const validity = this.validity;
-    if (validity === undefined || this.renewing) return;
+    if (validity === undefined) return;
+    if (this.renewing) {
+      // A plan made while a renewal runs (its new certificate) came due before it finished: look again later.
+      this.timer = this.options.clock.setTimer(firstRetryMs, () => void this.due());
+      return;
+    }
     this.renewing = true;
     try {
       await this.options.renew();

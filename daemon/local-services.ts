@@ -52,7 +52,8 @@ export function addSwarmServices(server: Server, node: SwarmNode, defaults: Swar
   const swarm: SwarmServer = {
     init: (call, callback) =>
       answer(callback, () =>
-        node.init({ ...call.request, listenAddr: call.request.listenAddr || defaults.listenAddr || '', advertiseAddr: call.request.advertiseAddr || defaults.advertiseAddr || '' }),
+        // The daemon's own address flags are defaults for a new swarm; a recovery keeps the saved addresses.
+        node.init(call.request.forceNewCluster ? call.request : { ...call.request, listenAddr: call.request.listenAddr || defaults.listenAddr || '', advertiseAddr: call.request.advertiseAddr || defaults.advertiseAddr || '' }),
       ),
     join: (call, callback) =>
       answer(callback, () =>

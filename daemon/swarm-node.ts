@@ -74,6 +74,9 @@ export const defaultNodeCertExpiryMs = 90 * 24 * 60 * 60 * 1000;
 export const leaveDetachBudgetMs = 10_000;
 /** How long after a new session the attachments of vanished containers are given back. */
 export const attachmentSweepDelayMs = 10_000;
+/** First and longest wait before the roles are started again after a failed start. */
+export const firstRolesRetryMs = 5_000;
+export const maxRolesRetryMs = 5 * 60_000;
 
 /** What a SwarmNode is built from. */
 export interface SwarmNodeOptions {
@@ -119,6 +122,8 @@ export class SwarmNode {
   private roleChange: Promise<void> | undefined;
   private closed = false;
   private readonly renewal: CertRenewal;
+  private rolesRetry: NodeJS.Timeout | undefined;
+  private rolesRetryMs = firstRolesRetryMs;
 
   private constructor(private readonly options: SwarmNodeOptions) {
     const testDelay = Number(process.env['TSSWARM_TEST_CERT_RENEW_MS']);
@@ -135,7 +140,7 @@ export class SwarmNode {
   /** Puts `tls` in use as the node's certificate (roles read it when they start) and plans its renewal. */
   private setTls(tls: NodeTlsMaterial | undefined): void {
     this.tls = tls;
-    if (tls === undefined) this.renewal.stop();
+    if (tls === undefined || this.closed) this.renewal.stop();
     else this.renewal.schedule({ notBeforeMs: tls.notBeforeMs, notAfterMs: tls.notAfterMs });
   }
 
@@ -155,13 +160,40 @@ export class SwarmNode {
       const manager = this.managerRole;
       if (manager?.isLeader) await this.handOverLeadership(manager).catch(() => undefined);
       await this.stopRoles();
-      try {
-        await this.startRoles(false, false);
-      } catch (err) {
-        this.error = errorMessage(err);
-        this.options.log.error(`could not take up the swarm roles with the renewed certificate: ${this.error}`);
-      }
+      await this.takeUpRoles('with the renewed certificate');
     });
+  }
+
+  /**
+   * Starts the roles the state names. On failure (raft storage unreadable for now, the port taken,
+   * ...) the error shows in `info` and the start is tried again, 5 s later doubling to 5 min, until
+   * it works or the node leaves or stops: a node must not sit without roles until its next renewal.
+   */
+  private async takeUpRoles(why: string): Promise<void> {
+    this.cancelRolesRetry();
+    try {
+      await this.startRoles(false, false);
+      this.error = '';
+      this.rolesRetryMs = firstRolesRetryMs;
+    } catch (err) {
+      this.error = errorMessage(err);
+      this.options.log.error({ retryInMs: this.rolesRetryMs }, `could not take up the swarm roles ${why}: ${this.error}`);
+      await this.stopRoles().catch(() => undefined);
+      const delay = this.rolesRetryMs;
+      this.rolesRetryMs = Math.min(this.rolesRetryMs * 2, maxRolesRetryMs);
+      this.rolesRetry = setTimeout(() => {
+        this.rolesRetry = undefined;
+        void this.serial(async () => {
+          if (this.closed || this.state === undefined || this.managerRole !== undefined || this.agent !== undefined) return;
+          await this.takeUpRoles('(retry)');
+        });
+      }, delay);
+    }
+  }
+
+  private cancelRolesRetry(): void {
+    if (this.rolesRetry !== undefined) clearTimeout(this.rolesRetry);
+    this.rolesRetry = undefined;
   }
 
   /** Loads the saved swarm state and takes up the roles it names. */
@@ -174,7 +206,7 @@ export class SwarmNode {
         // Roles first, then the renewal plan: a renewal that is already due must not race the start.
         const tls = await loadNodeTlsMaterial(certificatesDir(options.dataDir), state.clusterId);
         node.tls = tls;
-        await node.startRoles(false, false);
+        await node.serial(() => node.takeUpRoles('after the restart'));
         node.setTls(tls);
       } catch (err) {
         node.error = errorMessage(err);
@@ -368,6 +400,7 @@ export class SwarmNode {
       }
       const manager = this.managerRole;
       if (manager && manager.raft.memberStatus().filter((m) => m.voter).length > 1) await this.leaveRaft(manager);
+      this.cancelRolesRetry();
       await this.stopRoles();
       // As docker does, a node that leaves removes its swarm tasks' containers; standalone
       // containers lose their swarm networks.
@@ -719,6 +752,7 @@ export class SwarmNode {
   async close(): Promise<void> {
     this.closed = true;
     this.renewal.stop();
+    this.cancelRolesRetry();
     if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
     await this.busy;

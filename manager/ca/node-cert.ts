@@ -4,7 +4,7 @@
  * certificate of the expected cluster), and keeps key and certificate in its data folder.
  */
 import { createPublicKey, type X509Certificate } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import { identityOf, parseCertificate, type NodeIdentity } from './identity.js';
@@ -81,16 +81,43 @@ export function validityOf(cert: X509Certificate): { notBeforeMs: number; notAft
   return { notBeforeMs: Date.parse(cert.validFrom), notAfterMs: Date.parse(cert.validTo) };
 }
 
+/**
+ * The three files change together (a renewal brings a new key with its certificate): they are
+ * first written as one file, which a crash leaves either absent or whole; load finishes the job.
+ */
+const pendingFile = 'node.pending.json';
+
 /** Saves a node's root certificate, certificate and key (0600) in `dir` (made 0700 if missing). */
 export async function saveNodeTlsMaterial(material: NodeTlsMaterial, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  const pending = join(dir, pendingFile);
+  await writeAtomically(pending, JSON.stringify({ rootCertPem: material.rootCertPem, certPem: material.certPem, keyPem: material.keyPem }), 0o600);
+  await writeFiles(dir, material);
+  await rm(pending, { force: true });
+}
+
+async function writeFiles(dir: string, material: { rootCertPem: string; certPem: string; keyPem: string }): Promise<void> {
   await writeAtomically(join(dir, nodeKeyFile), material.keyPem, 0o600);
   await writeAtomically(join(dir, nodeCertFile), material.certPem, 0o644);
   await writeAtomically(join(dir, rootCertFile), material.rootCertPem, 0o644);
 }
 
-/** Reads and checks what saveNodeTlsMaterial wrote; NOT_FOUND when a file is missing. */
+/**
+ * Reads and checks what saveNodeTlsMaterial wrote; NOT_FOUND when a file is missing. A save that a
+ * crash interrupted is finished first (its pending file is whole, so it wins).
+ */
 export async function loadNodeTlsMaterial(dir: string, expectedClusterId?: string): Promise<NodeTlsMaterial> {
+  const pending = await readText(join(dir, pendingFile)).catch((err: unknown) => {
+    if (err instanceof TsswarmError && err.code === ErrorCode.NOT_FOUND) return undefined;
+    throw err;
+  });
+  if (pending !== undefined) {
+    const files = JSON.parse(pending) as { rootCertPem: string; certPem: string; keyPem: string };
+    const material = await nodeTlsMaterial(files.rootCertPem, files.certPem, files.keyPem, expectedClusterId);
+    await writeFiles(dir, files);
+    await rm(join(dir, pendingFile), { force: true });
+    return material;
+  }
   const rootCertPem = await readText(join(dir, rootCertFile));
   const certPem = await readText(join(dir, nodeCertFile));
   const keyPem = await readText(join(dir, nodeKeyFile));

@@ -4,7 +4,7 @@
  * Its digest (SHA-256 of the certificate's DER) is what join tokens pin.
  */
 import { createHash, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, TsswarmError } from '../../lib/errors.js';
 import type { RootCA as RootCAMessage, JoinTokens } from '../../proto/index.js';
@@ -142,8 +142,14 @@ export function randomSerialHex(): string {
 /** Writes `text` to `path` with `mode` through a temporary file and a rename, so a crash never leaves half a file. */
 export async function writeAtomically(path: string, text: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode });
-  await chmod(tmp, mode); // the umask may have narrowed or the file may have existed
+  const handle = await open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(text);
+    await handle.chmod(mode); // the umask may have narrowed or the file may have existed
+    await handle.sync(); // on disk before the rename makes it the file: never an empty one after a crash
+  } finally {
+    await handle.close();
+  }
   await rename(tmp, path);
 }
 

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
 import { ErrorCode } from '../../../lib/errors.js';
 import { createNodeKeyAndCsr, loadNodeTlsMaterial, nodeTlsMaterial, saveNodeTlsMaterial } from '../../../manager/ca/node-cert.js';
 import { parseCsr } from '../../../manager/ca/authority.js';
@@ -41,4 +42,26 @@ t.test('node material is saved with an owner-only key and loaded back', async (t
   t.same(loaded.identity, node.identity);
   t.equal(loaded.certPem, node.certPem);
   await t.rejects(loadNodeTlsMaterial(join(dir, 'missing')), { code: ErrorCode.NOT_FOUND });
+});
+
+t.test('a save cut short by a crash: the new key and certificate win together, or the old ones stay', async (t) => {
+  const dir = join(await tempDir(t, 'node-cert'), 'tls');
+  const ca = await newAuthority();
+  const old = await issueNode(ca, 'worker');
+  const renewed = await issueNode(ca, 'worker');
+  await saveNodeTlsMaterial(old, dir);
+
+  // Crash after the pending file and the new key, before the new certificate: the pending file wins.
+  await writeFile(join(dir, 'node.pending.json'), JSON.stringify({ rootCertPem: renewed.rootCertPem, certPem: renewed.certPem, keyPem: renewed.keyPem }), { mode: 0o600 });
+  await writeFile(join(dir, 'node.key'), renewed.keyPem, { mode: 0o600 });
+  const loaded = await loadNodeTlsMaterial(dir, clusterA);
+  t.equal(loaded.certPem, renewed.certPem, 'the renewed certificate');
+  t.equal(loaded.keyPem, renewed.keyPem, 'with its key');
+  t.notOk(existsSync(join(dir, 'node.pending.json')), 'the save was finished');
+  t.equal((await loadNodeTlsMaterial(dir, clusterA)).certPem, renewed.certPem, 'and the files alone now hold it');
+
+  // Crash while the pending file was still a temp file: the old material stays whole.
+  await saveNodeTlsMaterial(old, dir);
+  await writeFile(join(dir, `node.pending.json.tmp-${process.pid}`), '{"rootCertPem":"-----BEGIN', { mode: 0o600 });
+  t.equal((await loadNodeTlsMaterial(dir, clusterA)).certPem, old.certPem, 'the old certificate and key');
 });
