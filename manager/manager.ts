@@ -169,6 +169,8 @@ export class Manager {
     try {
       manager.listener = await listenForPeers(server, options.listenAddr, mtlsServerCredentials(options.tls, { allowAnonymous: true }), options.log.child({ component: 'listener' }));
     } catch (err) {
+      server.forceShutdown(); // also closes the connection injector's server
+      manager.leaderClient.close();
       await raft.stop();
       throw new TsswarmError(ErrorCode.EXTERNAL, `cannot listen on ${options.listenAddr}: ${errorMessage(err)}`, { cause: err });
     }
