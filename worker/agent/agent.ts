@@ -167,6 +167,9 @@ export class Agent {
   private stopping = false;
   private wakeBackoff: (() => void) | undefined;
   private failures = 0;
+  /** Rounds over every known manager that all failed since the last session. */
+  private rounds = 0;
+  private readonly triedThisRound = new Set<string>();
   private address: string | undefined;
   private nodeId: string | undefined;
   private latestManagers: WeightedPeer[] = [];
@@ -269,7 +272,18 @@ export class Agent {
       sameManager = sameManagerWanted(end.error);
       // A manager that does not lead names the leader: go there next, without waiting long.
       this.hintedManager = leaderHintOf(end.error.cause);
-      const delay = backoffDelayMs(end.established || this.hintedManager !== undefined ? 0 : this.failures - 1, this.options.rng, this.options.backoff ?? defaultBackoff);
+      // The wait grows per round over all the managers we know, not per attempt: with two managers
+      // lost for good, the one that is left (a --force-new-cluster survivor, say) is tried again
+      // within one backoff period, not after three growing ones. Inside a round the next manager is
+      // tried after the shortest wait.
+      if (end.established) this.triedThisRound.clear();
+      this.triedThisRound.add(address);
+      const roundDone = sameManager || this.candidates().every((c) => this.triedThisRound.has(c));
+      if (roundDone) this.triedThisRound.clear();
+      const quick = end.established || this.hintedManager !== undefined || !roundDone;
+      if (!end.established) this.rounds = roundDone ? this.rounds + 1 : this.rounds;
+      else this.rounds = 0;
+      const delay = backoffDelayMs(quick ? 0 : Math.max(0, this.rounds - 1), this.options.rng, this.options.backoff ?? defaultBackoff);
       this.log.warn({ manager: address, retryInMs: delay, failures: this.failures }, `dispatcher session ended: ${end.error.message}`);
       this.emit({ type: 'disconnected', manager: address, error: end.error, retryInMs: delay });
       this.state = 'backoff';
@@ -283,11 +297,16 @@ export class Agent {
     const hinted = this.hintedManager;
     this.hintedManager = undefined;
     if (hinted !== undefined) return hinted;
-    const candidates = [...new Set([...this.latestManagers.map((m) => m.addr).filter((a) => a !== ''), ...this.options.managers])];
+    const candidates = this.candidates();
     if (sameManager && this.address !== undefined) return this.address;
     if (this.address === undefined) return candidates[this.options.rng.int(candidates.length)] as string;
     const at = candidates.indexOf(this.address);
     return candidates[(at + 1) % candidates.length] as string;
+  }
+
+  /** The managers to try: the managers' own latest list, then the initial list. */
+  private candidates(): string[] {
+    return [...new Set([...this.latestManagers.map((m) => m.addr).filter((a) => a !== ''), ...this.options.managers])];
   }
 
   private sleep(ms: number): Promise<void> {
@@ -343,6 +362,8 @@ export class Agent {
     const sessionId = run.sessionId as string;
     this.state = 'connected';
     this.failures = 0;
+    this.rounds = 0;
+    this.triedThisRound.clear();
     this.log.info({ manager: run.address, session: sessionId, node: this.nodeId }, 'dispatcher session open');
     this.emit({ type: 'connected', manager: run.address, sessionId, nodeId: this.nodeId ?? '' });
     this.heartbeat(run, sessionId);
