@@ -3,7 +3,13 @@
  *
  *     u32 length of payload (LE) | u32 CRC-32C of (type, payload) | u8 type | payload
  *
- * and a segment file is a sequence of records. Integers in payloads are u64 LE (numbers below 2^53).
+ * Records are written in batches (one write and one fsync each), and a segment file is a sequence of
+ * batches:
+ *
+ *     u32 batchMagic | u32 payload length | u32 CRC-32C of payload | u32 CRC-32C of the 12 bytes before | payload
+ *
+ * where the payload is the batch's records back to back. Integers are LE; in payloads they are u64
+ * (numbers below 2^53).
  */
 import { assert } from '../../../lib/assert.js';
 import type { Entry, HardState } from '../types.js';
@@ -115,24 +121,81 @@ export function encodeRecords(records: readonly WalRecord[]): Uint8Array {
 }
 
 /**
- * A disk writes a 512-byte sector whole or not at all. A crash in the middle of an append leaves a
- * prefix of the batch written (the file may end anywhere in it), and each sector of that prefix
- * either as written or zero (a file system may extend the file before the data lands), never other
- * bytes.
+ * First four bytes of every batch ("tsw1" on disk): a segment that does not start with them is not a
+ * WAL of this version.
+ */
+export const batchMagic = 0x31777374;
+/** Bytes of a batch header: magic, payload length, payload checksum, header checksum. */
+export const batchHeaderBytes = 16;
+/**
+ * Largest payload one batch carries (one record of the largest size always fits). A flush with more
+ * pending writes several batches, each fsynced before the next is written.
+ */
+export const maxBatchPayloadBytes = 128 * 1024 * 1024;
+
+/** Bytes `records` take as one batch, header included. */
+export function batchBytes(records: readonly WalRecord[]): number {
+  let size = batchHeaderBytes;
+  for (const r of records) size += recordBytes(r);
+  return size;
+}
+
+/** Encodes `records` as one batch (header, then the records back to back) into one buffer. */
+export function encodeBatch(records: readonly WalRecord[]): Uint8Array {
+  const out = Buffer.allocUnsafe(batchBytes(records));
+  const length = out.length - batchHeaderBytes;
+  assert(length <= maxBatchPayloadBytes, `batch payload of ${length} bytes over the limit`);
+  let at = batchHeaderBytes;
+  for (const r of records) at = encodeRecordInto(r, out, at);
+  const view = new DataView(out.buffer, out.byteOffset, batchHeaderBytes);
+  view.setUint32(0, batchMagic, true);
+  view.setUint32(4, length, true);
+  view.setUint32(8, crc32c(out.subarray(batchHeaderBytes)), true);
+  view.setUint32(12, crc32c(out.subarray(0, 12)), true);
+  return out;
+}
+
+/**
+ * Splits `records` into batches of at most `maxBytes` payload bytes each, in order (a record larger
+ * than `maxBytes` goes alone).
+ */
+export function splitBatches(records: readonly WalRecord[], maxBytes = maxBatchPayloadBytes): WalRecord[][] {
+  const batches: WalRecord[][] = [];
+  let current: WalRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    const bytes = recordBytes(r);
+    if (current.length > 0 && size + bytes > maxBytes) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * A disk writes a 512-byte sector whole or not at all, and the page cache may write a batch's pages
+ * back in any order: a crash before the batch's fsync leaves the file ending anywhere in the batch
+ * and each sector of what is there either as written or zero. A batch is written only after the one
+ * before it was fsynced, so only the last batch of the last segment can be torn.
  */
 export const sectorBytes = 512;
 
-/** What reading at an offset found. */
-export type ScanResult =
-  | { readonly kind: 'record'; readonly record: WalRecord; readonly next: number }
+/** What reading a batch at an offset found. */
+export type BatchScan =
+  | { readonly kind: 'batch'; readonly records: readonly WalRecord[]; readonly next: number }
   | { readonly kind: 'end' }
   /**
-   * The bytes from here to the end are an unfinished write (a crash mid-append): safe to cut. `why`
-   * says what is wrong with them.
+   * The bytes from here to the end are an unfinished write (a crash before the batch's fsync): safe
+   * to cut, if this is the last segment. `why` says what is wrong with them.
    */
   | { readonly kind: 'torn'; readonly why: string }
   /**
-   * The record here is damaged in a way no crash mid-append explains: the file cannot be trusted.
+   * The batch here is damaged in a way no crash mid-append explains: the file cannot be trusted.
    * `why` says what is wrong, `evidence` why it is not a torn write.
    */
   | { readonly kind: 'corrupt'; readonly why: string; readonly evidence: string };
@@ -142,129 +205,130 @@ function allZero(bytes: Uint8Array): boolean {
   return true;
 }
 
-/**
- * Reads the record at `offset` of a segment (pure). `bytes` is the whole segment, so its offsets are
- * file offsets (sectors are counted from them).
- *
- * A record that does not check out is torn (safe to cut) only if a crash mid-append explains it and
- * nothing after it is valid:
- * - the file ends inside its header, or inside its payload (its length runs past the end), or
- * - its checksum fails and a sector it touches is zero from there to the sector's end (or the end
- *   of the file), as a sector that did not land leaves it (etcd's isTornEntry, stricter: etcd looks
- *   only at the record's own part of the sector, and one zero byte there passes);
- * and, in both cases, no well-formed record starts anywhere after its offset (the last batch is the
- * only one that can be torn, and the end of the file is its end), and its bytes do not check out
- * with another length (a length field damaged in one byte; a torn header never checks out).
- * Anything else, a length over the limit included (zeroing bytes of a length only makes it
- * smaller), is corruption. A tail of zeros after the last record is torn: it is cut, so the next
- * append does not land behind zeros that would read as damage followed by data.
- *
- * Not told apart: a torn batch with a sector that did not land followed by records that did is
- * refused (it looks like damage followed by data), and a bit flip in the last record that happens
- * to end in a zero sector fragment is cut (it looks torn). The first fails safe, the second is as
- * rare as a natural zero tail on the record that also takes the flip.
- */
-export function scanRecord(bytes: Uint8Array, offset: number): ScanResult {
-  if (offset === bytes.length) return { kind: 'end' };
-  const left = bytes.length - offset;
-  if (left < recordHeaderBytes) return { kind: 'torn', why: `record header cut short (${left} of ${recordHeaderBytes} bytes)` };
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, left);
-  const length = view.getUint32(0, true);
-  const stored = view.getUint32(4, true);
-  const end = offset + recordHeaderBytes + length;
-  if (length > maxRecordPayloadBytes) {
-    return { kind: 'corrupt', why: `record length ${length} over the limit`, evidence: 'a torn write never leaves a length over the limit' };
-  }
-  if (end > bytes.length) return damaged(bytes, offset, `record length ${length} runs past the end of the file`, true);
-  if (crc32c(bytes.subarray(offset + 8, end)) !== stored) return damaged(bytes, offset, 'checksum mismatch', hasZeroSector(bytes, offset, end));
-  const type = bytes[offset + 8] ?? 0;
-  const record = decodePayload(type, bytes.subarray(offset + recordHeaderBytes, end));
-  if (record === undefined) {
-    return { kind: 'corrupt', why: `unknown record type ${type} or bad payload size ${length}`, evidence: 'its checksum matches: not a torn write' };
-  }
-  return { kind: 'record', record, next: end };
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
-/** Judges a record that does not check out (see scanRecord); `tornShape`: a crash could leave it so. */
-function damaged(bytes: Uint8Array, offset: number, why: string, tornShape: boolean): ScanResult {
-  if (!tornShape) return { kind: 'corrupt', why, evidence: `no ${sectorBytes}-byte sector of it is zero, as a torn write leaves one` };
-  const next = findRecord(bytes, offset + 1);
-  if (next !== undefined) return { kind: 'corrupt', why, evidence: `a valid record follows at offset ${next}` };
-  const length = lengthThatChecksOut(bytes, offset);
-  if (length !== undefined) return { kind: 'corrupt', why, evidence: `its bytes check out with length ${length}: its length field is damaged` };
+/** Whether the 16 bytes at `offset` are a batch header whose own checksum matches. */
+function headerChecksOut(view: DataView, offset: number, bytes: Uint8Array): boolean {
+  return view.getUint32(offset, true) === batchMagic && crc32c(bytes.subarray(offset, offset + 12)) === view.getUint32(offset + 12, true);
+}
+
+/**
+ * Reads the batch at `offset` of a segment (pure). `bytes` is the whole segment, so its offsets are
+ * file offsets (sectors are counted from them). The rules:
+ * - the file ends at `offset`: end;
+ * - the file ends inside the header, or inside the payload of a header that checks out: torn;
+ * - the header checks out and so does the payload: its records, each of which must decode (one that
+ *   does not, in a payload whose checksum matched, is corruption);
+ * - the header checks out, the payload does not: torn if a sector of the payload is zero (a page
+ *   that did not land) and only zeros follow the payload's declared end (or the file ends there);
+ *   any other byte there is a later write, so this batch had been fsynced, and damage without a
+ *   zero sector is a flipped bit, not a torn write: corruption;
+ * - the header does not check out: torn if a sector of it is zero (all of it, or the part on one
+ *   side of a sector boundary: the sector did not land) and no valid batch (header and payload
+ *   check out, inside the file) starts anywhere after `offset`; a header with no zero sector, or one
+ *   followed by a valid batch, is corruption. A tail of zeros after the last batch is torn this way.
+ * At offset 0 a first word that is neither the magic nor zero is refused as another format.
+ * A header that checks out is trusted for the batch's extent: the bytes inside it (entry data,
+ * which users control) are never searched for headers. Only a header that does not check out makes
+ * the rest of the file be searched, and a valid batch found there only ever turns a cut into a
+ * refusal.
+ */
+export function scanBatch(bytes: Uint8Array, offset: number): BatchScan {
+  if (offset === bytes.length) return { kind: 'end' };
+  const left = bytes.length - offset;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (offset === 0 && left >= 4) {
+    const first = view.getUint32(0, true);
+    if (first !== batchMagic && first !== 0) {
+      return { kind: 'corrupt', why: `not a tsswarm WAL segment of this version`, evidence: `it starts with ${hex(first)}, not the batch magic ${hex(batchMagic)}` };
+    }
+  }
+  if (left < batchHeaderBytes) return { kind: 'torn', why: `batch header cut short (${left} of ${batchHeaderBytes} bytes)` };
+  if (!headerChecksOut(view, offset, bytes)) return damagedHeader(bytes, view, offset);
+  const length = view.getUint32(offset + 4, true);
+  if (length > maxBatchPayloadBytes) {
+    return { kind: 'corrupt', why: `batch length ${length} over the limit`, evidence: 'its header checksum matches: not a torn write' };
+  }
+  const start = offset + batchHeaderBytes;
+  const end = start + length;
+  if (end > bytes.length) return { kind: 'torn', why: `batch of ${length} bytes cut short (${bytes.length - start} bytes of it present)` };
+  if (crc32c(bytes.subarray(start, end)) !== view.getUint32(offset + 8, true)) {
+    const after = firstNonZero(bytes, end);
+    if (after !== undefined) return { kind: 'corrupt', why: 'batch checksum mismatch', evidence: `a later write follows at offset ${after}, so this batch had been fsynced` };
+    // A write that did not finish leaves sectors that did not land as zeros; damage without a zero
+    // sector (a flipped bit) hit a batch that may well have been fsynced: refuse, do not cut.
+    if (!hasZeroSector(bytes, start, end)) return { kind: 'corrupt', why: 'batch checksum mismatch', evidence: `no ${sectorBytes}-byte sector of it is zero, as a torn write leaves one` };
+    return { kind: 'torn', why: `batch checksum mismatch` };
+  }
+  const records: WalRecord[] = [];
+  for (let at = start; at < end; ) {
+    const r = decodeRecord(bytes, at, end);
+    if (typeof r === 'string') return { kind: 'corrupt', why: `${r} at offset ${at} inside the batch`, evidence: "the batch's checksum matches: not a torn write" };
+    records.push(r.record);
+    at = r.next;
+  }
+  return { kind: 'batch', records, next: end };
+}
+
+/** Judges a header that does not check out (see scanBatch). */
+function damagedHeader(bytes: Uint8Array, view: DataView, offset: number): BatchScan {
+  const why = allZero(bytes.subarray(offset, offset + batchHeaderBytes)) ? 'zero batch header' : 'batch header checksum mismatch';
+  if (!hasZeroSector(bytes, offset, offset + batchHeaderBytes)) {
+    return { kind: 'corrupt', why, evidence: `no ${sectorBytes}-byte sector of the header is zero, as a torn write leaves one` };
+  }
+  const next = findBatch(bytes, view, offset + 1);
+  if (next !== undefined) return { kind: 'corrupt', why, evidence: `a valid batch follows at offset ${next}` };
   return { kind: 'torn', why };
 }
 
-/**
- * Whether a sector overlapping [start, end) is zero from `start` (or its beginning) to its end or
- * the end of the file.
- */
+/** The first offset at or after `from` holding a byte other than zero, or undefined. */
+function firstNonZero(bytes: Uint8Array, from: number): number | undefined {
+  for (let p = from; p < bytes.length; p++) if (bytes[p] !== 0) return p;
+  return undefined;
+}
+
+/** Whether the part of [start, end) in some sector is all zero (the sector did not land). */
 function hasZeroSector(bytes: Uint8Array, start: number, end: number): boolean {
   for (let sector = start - (start % sectorBytes); sector < end; sector += sectorBytes) {
-    if (allZero(bytes.subarray(Math.max(start, sector), Math.min(bytes.length, sector + sectorBytes)))) return true;
+    if (allZero(bytes.subarray(Math.max(start, sector), Math.min(end, sector + sectorBytes)))) return true;
   }
   return false;
 }
 
-/** Bytes of every payload's first two u64s; their high bytes are zero (numbers stay below 2^53). */
-const minPayloadBytes = 16;
-/** Bytes of an entry's payload before its data: term, index, kind. */
-const entryHeadBytes = 17;
-
 /**
- * The first offset at or after `from` where a well-formed record starts (its length fits, its type
- * and payload size agree, its checksum matches), or undefined. Runs only on recovery's error path,
- * over at most one segment (about 8 MiB): each offset is first filtered on the type byte and the
- * u64s' high bytes, then on the length, and only what passes is checksummed.
+ * The first offset at or after `from` where a valid batch starts (magic, header checksum, payload
+ * inside the file, payload checksum), or undefined. Runs only on recovery's error path, over at most
+ * one segment: offsets are filtered on the magic, then on the header checksum, and only what passes
+ * has its payload checksummed.
  */
-function findRecord(bytes: Uint8Array, from: number): number | undefined {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let p = from; p + recordHeaderBytes + minPayloadBytes <= bytes.length; p++) {
-    const type = bytes[p + 8];
-    if (type !== RecordType.entry && type !== RecordType.hardState && type !== RecordType.snapshot) continue;
-    const payload = p + recordHeaderBytes;
-    if (bytes[payload + 7] !== 0 || bytes[payload + 15] !== 0) continue;
-    const length = view.getUint32(p, true);
-    const room = bytes.length - payload;
-    const fits = type === RecordType.entry ? length >= entryHeadBytes && length <= Math.min(room, maxRecordPayloadBytes) : length === (type === RecordType.hardState ? 24 : 16) && length <= room;
-    if (!fits || crc32c(bytes.subarray(p + 8, payload + length)) !== view.getUint32(p + 4, true)) continue;
-    if (decodePayload(type, bytes.subarray(payload, payload + length)) !== undefined) return p;
+function findBatch(bytes: Uint8Array, view: DataView, from: number): number | undefined {
+  for (let p = from; p + batchHeaderBytes <= bytes.length; p++) {
+    if (bytes[p] !== (batchMagic & 0xff) || !headerChecksOut(view, p, bytes)) continue;
+    const length = view.getUint32(p + 4, true);
+    const end = p + batchHeaderBytes + length;
+    if (length > maxBatchPayloadBytes || end > bytes.length) continue;
+    if (crc32c(bytes.subarray(p + batchHeaderBytes, end)) === view.getUint32(p + 8, true)) return p;
   }
   return undefined;
 }
 
 /**
- * A payload length other than the stored one under which the record at `offset` checks out, or
- * undefined: the length field was damaged (in one byte; any change to the type or payload already
- * fails the checksum). A hard state or compaction mark has one possible length; an entry's candidates
- * (at most 4 * 255) are checksummed in one pass over the bytes, in increasing order.
+ * Decodes the record at `at` of a batch payload ending at `end`: the record and the offset after it,
+ * or what is wrong with it.
  */
-function lengthThatChecksOut(bytes: Uint8Array, offset: number): number | undefined {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, recordHeaderBytes);
-  const stored = view.getUint32(0, true);
-  const crc = view.getUint32(4, true);
-  const type = bytes[offset + 8] ?? 0;
-  const room = Math.min(maxRecordPayloadBytes, bytes.length - offset - recordHeaderBytes);
-  const candidates = new Set<number>();
-  if (type === RecordType.hardState) candidates.add(24);
-  else if (type === RecordType.snapshot) candidates.add(16);
-  else if (type === RecordType.entry) {
-    for (let shift = 0; shift < 32; shift += 8) {
-      for (let b = 0; b < 256; b++) {
-        const length = ((stored & ~(0xff << shift)) | (b << shift)) >>> 0;
-        if (length >= entryHeadBytes) candidates.add(length);
-      }
-    }
-  }
-  let sum = 0;
-  let at = offset + 8;
-  for (const length of [...candidates].filter((l) => l !== stored && l <= room).sort((a, b) => a - b)) {
-    const end = offset + recordHeaderBytes + length;
-    sum = crc32c(bytes.subarray(at, end), sum);
-    at = end;
-    if (sum === crc && decodePayload(type, bytes.subarray(offset + recordHeaderBytes, end)) !== undefined) return length;
-  }
-  return undefined;
+function decodeRecord(bytes: Uint8Array, at: number, end: number): { record: WalRecord; next: number } | string {
+  if (end - at < recordHeaderBytes) return `record header cut short (${end - at} of ${recordHeaderBytes} bytes)`;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, recordHeaderBytes);
+  const length = view.getUint32(0, true);
+  const next = at + recordHeaderBytes + length;
+  if (length > maxRecordPayloadBytes || next > end) return `record length ${length} runs past the end of its batch`;
+  if (crc32c(bytes.subarray(at + 8, next)) !== view.getUint32(4, true)) return 'record checksum mismatch';
+  const type = bytes[at + 8] ?? 0;
+  const record = decodePayload(type, bytes.subarray(at + recordHeaderBytes, next));
+  if (record === undefined) return `unknown record type ${type} or bad payload size ${length}`;
+  return { record, next };
 }
 
 function decodePayload(type: number, payload: Uint8Array): WalRecord | undefined {

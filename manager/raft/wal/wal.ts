@@ -1,21 +1,22 @@
 /**
- * The write-ahead log: raft's entries, hard state and compaction marks in segment files, each
- * record checksummed. Appends made while a write is in flight are written and fsynced together
- * (group commit: one fsync per batch). Recovery cuts a torn tail (a crash mid-write) and refuses any
- * other damage, naming the file and offset, without rewriting anything. A damaged record is a torn
- * tail only in the last segment, only if a crash explains it (the file ends inside it, or a sector of
- * it is zero) and only if no valid record follows it (scanRecord in record.ts has the rule).
+ * The write-ahead log: raft's entries, hard state and compaction marks in segment files, written in
+ * checksummed batches. Appends made while a write is in flight are written and fsynced together
+ * (group commit): all pending records are encoded into one batch (header, records), written with
+ * one write at the end of the segment, then fsynced once; the next batch is written only after that
+ * fsync resolved, so only the last batch of the last segment can be torn by a crash. Recovery cuts
+ * a torn batch (at its start, never inside it) and refuses any other damage, naming the file and
+ * offset, without changing anything (scanBatch in record.ts has the rule).
  *
  *     DIR/<seq:16 hex>-<first index:16 hex>.wal
  *
- * A new segment starts with the current hard state and compaction mark, so segments wholly before
- * a snapshot can be deleted.
+ * A new segment starts with a batch of the current hard state and compaction mark, so segments wholly
+ * before a snapshot can be deleted.
  */
 import { mkdir, open, readFile, readdir, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, TsswarmError } from '../../../lib/errors.js';
 import { emptyHardState, type Entry, type HardState } from '../types.js';
-import { encodeRecords, recordBytes, scanRecord, type WalRecord } from './record.js';
+import { encodeBatch, recordBytes, scanBatch, splitBatches, type WalRecord } from './record.js';
 
 /**
  * A segment grows to about this size before the next one starts. Segments are deleted whole once a
@@ -140,10 +141,10 @@ export class Wal {
       const bytes = new Uint8Array(await readFile(path));
       let offset = 0;
       for (;;) {
-        const r = scanRecord(bytes, offset);
+        const r = scanBatch(bytes, offset);
         if (r.kind === 'end') break;
-        if (r.kind === 'record') {
-          records.push(r.record);
+        if (r.kind === 'batch') {
+          for (const record of r.records) records.push(record);
           offset = r.next;
           continue;
         }
@@ -196,13 +197,13 @@ export class Wal {
       this.waiters = [];
       try {
         if (this.size >= this.segmentBytes) await this.rollover();
-        if (batch.length > 0) {
-          const bytes = encodeRecords(batch);
-          await this.handle.write(bytes);
-          this.size += bytes.length;
+        // One batch normally; more only past maxBatchPayloadBytes, each fsynced before the next.
+        const parts = splitBatches(batch);
+        for (const part of parts) await this.writeBatch(part);
+        if (parts.length === 0) {
+          await this.handle.datasync();
+          this.syncs++;
         }
-        await this.handle.datasync();
-        this.syncs++;
         // Only now may a new segment's head repeat this batch's hard state and mark: written earlier,
         // it would survive a crash that tears the batch (a commit beyond the recovered entries).
         for (const r of batch) this.track(r);
@@ -214,6 +215,17 @@ export class Wal {
       }
     }
     this.flushing = false;
+  }
+
+  /** Writes `records` as one batch at the end of the segment, with one write, then fsyncs it. */
+  private async writeBatch(records: readonly WalRecord[]): Promise<void> {
+    const bytes = encodeBatch(records);
+    const { bytesWritten } = await this.handle.write(bytes);
+    // A short write would leave part of a batch in the middle of the file: stop here instead.
+    if (bytesWritten !== bytes.length) throw new Error(`short write: ${bytesWritten} of ${bytes.length} bytes`);
+    this.size += bytes.length;
+    await this.handle.datasync();
+    this.syncs++;
   }
 
   private track(r: WalRecord): void {
@@ -228,8 +240,9 @@ export class Wal {
     const handle = await open(join(this.dir, seg.name), 'a');
     const head: WalRecord[] = [{ type: 'hardState', hardState: this.hardState }];
     if (this.snapshotMark) head.push({ type: 'snapshot', index: this.snapshotMark.index, term: this.snapshotMark.term });
-    const bytes = encodeRecords(head);
-    await handle.write(bytes);
+    const bytes = encodeBatch(head);
+    const { bytesWritten } = await handle.write(bytes);
+    if (bytesWritten !== bytes.length) throw new Error(`short write: ${bytesWritten} of ${bytes.length} bytes`);
     await handle.datasync();
     await fsyncDir(this.dir);
     await this.handle.close();

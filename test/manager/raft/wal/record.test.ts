@@ -1,5 +1,15 @@
 import t from 'tap';
-import { encodeRecord, encodeRecords, scanRecord, type ScanResult, type WalRecord } from '../../../../manager/raft/wal/record.js';
+import {
+  batchHeaderBytes,
+  batchMagic,
+  encodeBatch,
+  encodeRecord,
+  encodeRecords,
+  scanBatch,
+  splitBatches,
+  type BatchScan,
+  type WalRecord,
+} from '../../../../manager/raft/wal/record.js';
 import { crc32c } from '../../../../manager/raft/wal/crc32c.js';
 
 const records: WalRecord[] = [
@@ -19,97 +29,76 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** An entry record of exactly `bytes` bytes (framing included), its data all `fill`. */
+function entryOf(index: number, bytes = 76, fill = 0x78): WalRecord {
+  return { type: 'entry', entry: { term: 1, index, type: 'normal', data: new Uint8Array(bytes - 26).fill(fill) } };
+}
+
+function judge(r: BatchScan): string {
+  if (r.kind === 'corrupt') return `corrupt: ${r.why} (${r.evidence})`;
+  if (r.kind === 'torn') return `torn: ${r.why}`;
+  return r.kind;
+}
+
 t.test('CRC-32C matches the standard check value', async (t) => {
   t.equal(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
   t.equal(crc32c(new Uint8Array()), 0);
 });
 
-t.test('records survive encode and scan', async (t) => {
-  const bytes = concat(records.map(encodeRecord));
-  let offset = 0;
-  const back: WalRecord[] = [];
-  for (;;) {
-    const r = scanRecord(bytes, offset);
-    if (r.kind !== 'record') {
-      t.equal(r.kind, 'end');
-      break;
-    }
-    back.push(r.record);
-    offset = r.next;
-  }
-  t.same(back, records);
-});
-
-t.test('a batch encoded into one buffer is the records back to back', async (t) => {
+t.test('a batch is a header and the records back to back, and scans back', async (t) => {
+  const batch = encodeBatch(records);
+  t.equal(new TextDecoder().decode(batch.subarray(0, 4)), 'tsw1', 'the magic reads "tsw1" on disk');
+  t.equal(new DataView(batch.buffer, batch.byteOffset).getUint32(0, true), batchMagic);
+  t.same(new Uint8Array(batch.subarray(batchHeaderBytes)), new Uint8Array(encodeRecords(records)));
   t.same(new Uint8Array(encodeRecords(records)), concat(records.map(encodeRecord)));
-  const segment = new Uint8Array(encodeRecords(records));
-  const first = scanRecord(segment, 0);
-  t.equal(first.kind, 'record');
-  if (first.kind !== 'record' || first.record.type !== 'entry') return;
-  t.not(first.record.entry.data.buffer, segment.buffer, 'a recovered entry owns its bytes: it does not keep the segment alive');
+  const segment = concat([batch, encodeBatch([entryOf(5)])]);
+  const first = scanBatch(segment, 0);
+  t.equal(first.kind, 'batch');
+  if (first.kind !== 'batch') return;
+  t.same(first.records, records);
+  const second = scanBatch(segment, first.next);
+  t.equal(second.kind, 'batch');
+  if (second.kind !== 'batch') return;
+  t.equal(scanBatch(segment, second.next).kind, 'end');
+  const entry = first.records[0];
+  if (entry?.type === 'entry') t.not(entry.entry.data.buffer, segment.buffer, 'a recovered entry owns its bytes: it does not keep the segment alive');
 });
 
-t.test('a cut-short or zero-padded tail is torn; damage followed by data is corrupt', async (t) => {
-  const a = encodeRecord(records[0] as WalRecord);
-  const b = encodeRecord(records[1] as WalRecord);
-  t.equal(scanRecord(concat([a, b.subarray(0, 5)]), a.length).kind, 'torn', 'header cut');
-  t.equal(scanRecord(concat([a, b.subarray(0, b.length - 1)]), a.length).kind, 'torn', 'payload cut');
-  t.equal(scanRecord(concat([a, new Uint8Array(64)]), a.length).kind, 'torn', 'zeros after a crash');
-  const flippedMiddle = concat([a, b]);
-  flippedMiddle[10] = (flippedMiddle[10] as number) ^ 0x01;
-  const r = scanRecord(flippedMiddle, 0);
-  t.equal(r.kind, 'corrupt', 'a damaged record followed by a good one');
-  t.match(r.kind === 'corrupt' ? r.why : '', /checksum mismatch/);
+t.test('pending records past the batch limit are split into batches in order', async (t) => {
+  const five = [1, 2, 3, 4, 5].map((i) => entryOf(i));
+  t.same(splitBatches(five, 160).map((b) => b.length), [2, 2, 1], 'at most two 76-byte records per 160 bytes');
+  t.same(splitBatches(five, 10).map((b) => b.length), [1, 1, 1, 1, 1], 'a record over the limit goes alone');
+  t.same(splitBatches(five).flat(), five);
+  t.same(splitBatches([]), []);
 });
 
-/** An entry record of exactly `bytes` bytes (framing included), its data all `fill`. */
-function entryOf(index: number, bytes: number, fill = 0x78): Uint8Array {
-  return encodeRecord({ type: 'entry', entry: { term: 1, index, type: 'normal', data: new Uint8Array(bytes - 26).fill(fill) } });
-}
-
-function flip(bytes: Uint8Array, at: number, mask: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  out[at] = (out[at] as number) ^ mask;
-  return out;
-}
-
-function judge(r: ScanResult): string {
-  return r.kind === 'corrupt' ? `corrupt: ${r.why} (${r.evidence})` : r.kind;
-}
-
-t.test('damage a crash cannot explain, or followed by a valid record, is corrupt, not torn', async (t) => {
-  const three = concat([entryOf(1, 76), entryOf(2, 76), entryOf(3, 76)]);
-  t.match(judge(scanRecord(flip(three, 2, 0x01), 0)), /^corrupt: record length 65603 runs past the end of the file \(a valid record follows at offset 76\)/, 'a length flipped past the end in the first record');
-  t.match(judge(scanRecord(flip(three, 76 + 3, 0x80), 76)), /^corrupt: record length \d+ over the limit/, 'a length flipped over the limit in the middle');
-  t.match(judge(scanRecord(flip(three, 152 + 40, 0x04), 152)), /^corrupt: checksum mismatch \(no 512-byte sector of it is zero/, 'a payload flip in the last record');
-  t.match(judge(scanRecord(flip(three, 152 + 5, 0x04), 152)), /^corrupt: checksum mismatch/, 'a checksum flip in the last record');
-  t.match(judge(scanRecord(flip(three, 152 + 1, 0x01), 152)), /^corrupt: record length 323 runs past the end of the file \(its bytes check out with length 67/, 'a length flipped past the end in the last record');
-  t.match(judge(scanRecord(flip(three, 152, 0x40), 152)), /^corrupt: checksum mismatch/, 'a length flipped shorter in the last record');
-  const hard = encodeRecord(records[1] as WalRecord);
-  t.match(judge(scanRecord(flip(concat([three, hard]), 228 + 1, 0x10), 228)), /its bytes check out with length 24/, 'a hard state whose length was flipped');
-  // A torn batch whose first sector did not land but whose second did: nothing tells it from damage
-  // followed by data, so it is refused (fails safe) rather than cut.
-  const holed = concat([entryOf(1, 500), entryOf(2, 76), entryOf(3, 76)]);
-  holed.fill(0, 500, 512);
-  t.match(judge(scanRecord(holed, 500)), /^corrupt: checksum mismatch \(a valid record follows at offset 576\)/, 'a zero sector followed by a record that landed');
+t.test('a payload whose checksum matches but whose records do not decode is corrupt', async (t) => {
+  // Re-frame a payload with a damaged record under a header and checksum that match it.
+  const payload = new Uint8Array(encodeRecords([entryOf(1), entryOf(2)]));
+  payload[76 + 20] = (payload[76 + 20] as number) ^ 0x01;
+  const header = new Uint8Array(batchHeaderBytes);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, batchMagic, true);
+  view.setUint32(4, payload.length, true);
+  view.setUint32(8, crc32c(payload), true);
+  view.setUint32(12, crc32c(header.subarray(0, 12)), true);
+  t.match(judge(scanBatch(concat([header, payload]), 0)), /^corrupt: record checksum mismatch at offset 92 inside the batch \(the batch's checksum matches/);
 });
 
-t.test('what a crash mid-append leaves is torn', async (t) => {
-  const two = concat([entryOf(1, 76), entryOf(2, 76)]);
-  const third = entryOf(3, 76);
-  t.equal(scanRecord(concat([two, third.subarray(0, 40)]), 152).kind, 'torn', 'the file ends in the last payload');
-  t.equal(scanRecord(concat([two, third.subarray(0, 4)]), 152).kind, 'torn', 'the file ends in the last header');
-  t.equal(scanRecord(concat([two, new Uint8Array(5)]), 152).kind, 'torn', 'fewer zeros than a header');
-  t.equal(scanRecord(concat([two, new Uint8Array(1000)]), 152).kind, 'torn', 'zeros past a sector boundary');
-  // Records of 76 bytes from 0: the seventh spans offset 512, and its second sector did not land.
-  const seven = concat([1, 2, 3, 4, 5, 6, 7].map((i) => entryOf(i, 76)));
-  seven.fill(0, 512);
-  t.equal(scanRecord(seven, 456).kind, 'torn', 'the last record ends in a zero sector');
-  // A batch of 76-byte records from 152 cut at 580, its sector from 512 not landed: the record at 456
-  // ends in zeros and the one at 532 is zeros cut short.
-  const batch = concat([1, 2, 3, 4, 5, 6, 7, 8].map((i) => entryOf(i, 76))).subarray(0, 580);
-  batch.fill(0, 512);
-  t.equal(scanRecord(batch, 456).kind, 'torn', 'a batch cut short with its last sector zero');
-  // A record whose header fills the end of one sector, its payload in the next, which did not land.
-  t.equal(scanRecord(concat([entryOf(1, 503), third.subarray(0, 9), new Uint8Array(600)]), 503).kind, 'torn', 'a header that landed, a payload that did not');
+t.test('a segment that does not start with the magic is refused as another format', async (t) => {
+  const oldFormat = encodeRecords(records);
+  t.match(judge(scanBatch(oldFormat, 0)), /^corrupt: not a tsswarm WAL segment of this version \(it starts with 0x00000014, not the batch magic 0x31777374\)/);
+  t.equal(scanBatch(new Uint8Array(100), 0).kind, 'torn', 'a new segment whose first write did not land is zeros: torn');
+  t.equal(scanBatch(new Uint8Array(), 0).kind, 'end', 'an empty segment');
+});
+
+t.test('a header straddling a sector boundary with one side zero is torn', async (t) => {
+  // A first batch of 510 bytes: the second header spans 510..526, and the sector from 512 is zero.
+  const bytes = concat([encodeBatch([entryOf(1, 494)]), encodeBatch([entryOf(2, 300)])]);
+  bytes.fill(0, 512);
+  t.equal(judge(scanBatch(bytes, 510)), 'torn: batch header checksum mismatch');
+  // The same header with a flip in its landed part and no zero part is corrupt.
+  const flipped = concat([encodeBatch([entryOf(1, 494)]), encodeBatch([entryOf(2, 300)])]);
+  flipped[514] = (flipped[514] as number) ^ 0x01;
+  t.match(judge(scanBatch(flipped, 510)), /^corrupt: batch header checksum mismatch \(no 512-byte sector of the header is zero/);
 });

@@ -1,9 +1,9 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { appendFile, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Wal } from '../../../../manager/raft/wal/wal.js';
-import { scanRecord, type WalRecord } from '../../../../manager/raft/wal/record.js';
+import { encodeBatch, encodeRecords, scanBatch, type WalRecord } from '../../../../manager/raft/wal/record.js';
 import type { Entry } from '../../../../manager/raft/types.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 
@@ -49,7 +49,7 @@ t.test('a torn tail (crash mid-write) is cut and the rest kept', async (t) => {
 t.test('a bit flip in the middle: refuses to start, names file and offset, changes nothing', async (t) => {
   const dir = await tempDir(t, 'wal');
   const { wal } = await Wal.open(dir);
-  await wal.append([1, 2, 3].map((i) => ({ type: 'entry', entry: entry(i, 1, 'x'.repeat(50)) })));
+  for (const i of [1, 2, 3]) await wal.append([{ type: 'entry', entry: entry(i, 1, 'x'.repeat(50)) }]);
   await wal.close();
   const [segment = ''] = await readdir(dir);
   const path = join(dir, segment);
@@ -57,7 +57,7 @@ t.test('a bit flip in the middle: refuses to start, names file and offset, chang
   bytes[30] = (bytes[30] as number) ^ 0x04;
   await writeFile(path, bytes);
   const before = createHash('sha256').update(await readFile(path)).digest('hex');
-  await t.rejects(Wal.open(dir), { code: 'ECORRUPT', message: new RegExp(`checksum mismatch in ${path.replace(/[.]/g, '\\.')} at offset 0`) });
+  await t.rejects(Wal.open(dir), { code: 'ECORRUPT', message: new RegExp(`batch checksum mismatch in ${path.replace(/[.]/g, '\\.')} at offset 0 \\(a later write follows at offset 92`) });
   t.equal(createHash('sha256').update(await readFile(path)).digest('hex'), before, 'the file is untouched');
 });
 
@@ -117,39 +117,40 @@ t.test('a batch torn right after a segment rolled over does not leave its hard s
   const names = (await readdir(dir)).sort();
   const last = join(dir, names[names.length - 1] as string);
   const bytes = new Uint8Array(await readFile(last));
-  let offset = 0;
-  for (;;) {
-    const r = scanRecord(bytes, offset);
-    if (r.kind !== 'record' || r.record.type === 'entry') break;
-    offset = r.next;
-  }
-  await writeFile(last, bytes.subarray(0, offset));
+  const head = scanBatch(bytes, 0);
+  t.ok(head.kind === 'batch' && head.records.every((r) => r.type !== 'entry'), 'the segment starts with a batch of its head');
+  await writeFile(last, bytes.subarray(0, head.kind === 'batch' ? head.next : 0));
   const { wal: again, recovered } = await Wal.open(dir);
   t.same(recovered.entries.map((e) => e.index), [1, 2, 3, 4]);
   t.same(recovered.hardState, { term: 1, vote: 1, commit: 0 }, 'the hard state of the torn batch is gone with it');
   await again.close();
 });
 
-/**
- * A log of entries 1..n of 76 bytes each (data 'x' * 50) in one segment, appended one by one and
- * from `batchFrom` on in one batch; returns the segment's path.
- */
-async function logOf(t: Parameters<typeof tempDir>[0], n: number, batchFrom = n + 1): Promise<{ dir: string; path: string }> {
-  const dir = await tempDir(t, 'wal');
-  const { wal } = await Wal.open(dir);
-  const record = (i: number): WalRecord => ({ type: 'entry', entry: entry(i, 1, 'x'.repeat(50)) });
-  for (let i = 1; i < batchFrom; i++) await wal.append([record(i)]);
-  if (batchFrom <= n) await wal.append(Array.from({ length: n - batchFrom + 1 }, (_, i) => record(batchFrom + i)));
-  await wal.close();
-  const [segment = ''] = await readdir(dir);
-  return { dir, path: join(dir, segment) };
+/** Entry `index` whose record takes exactly `bytes` bytes (framing included), its data 'x's. */
+function sized(index: number, bytes = 76): WalRecord {
+  return { type: 'entry', entry: entry(index, 1, 'x'.repeat(bytes - 26)) };
 }
 
-async function flipBit(path: string, at: number, mask: number): Promise<string> {
-  const bytes = await readFile(path);
-  bytes[at] = (bytes[at] as number) ^ mask;
-  await writeFile(path, bytes);
-  return createHash('sha256').update(bytes).digest('hex');
+/**
+ * A log in one segment with one batch per element of `batches` (that many entries, numbered from 1,
+ * each record `recordBytes` bytes). Returns the segment's path and where each batch starts.
+ */
+async function logOf(t: Test, batches: readonly number[], recordBytes = 76): Promise<{ dir: string; path: string; offsets: number[]; size: number }> {
+  const dir = await tempDir(t, 'wal');
+  const { wal } = await Wal.open(dir);
+  const offsets: number[] = [];
+  let index = 1;
+  let size = 0;
+  for (const n of batches) {
+    offsets.push(size);
+    await wal.append(Array.from({ length: n }, () => sized(index++, recordBytes)));
+    size += 16 + n * recordBytes;
+  }
+  await wal.close();
+  const [segment = ''] = await readdir(dir);
+  const path = join(dir, segment);
+  t.equal((await readFile(path)).length, size, 'one 16-byte header per batch');
+  return { dir, path, offsets, size };
 }
 
 async function hashOf(path: string): Promise<string> {
@@ -160,81 +161,165 @@ function escaped(path: string): string {
   return path.replace(/[.]/g, '\\.');
 }
 
-t.test('a bit flip in the length of the first record of the last segment is refused, not cut', async (t) => {
+/** Opens the log, expects `kept` entries and `cut` bytes cut, then appends one and reads it back. */
+async function expectCut(t: Test, dir: string, what: string, kept: number, cut: number): Promise<void> {
+  const { wal, recovered } = await Wal.open(dir);
+  t.same(recovered.entries.map((e) => e.index), Array.from({ length: kept }, (_, i) => i + 1), `${what}: entries kept`);
+  t.equal(recovered.truncatedBytes, cut, `${what}: bytes cut`);
+  await wal.append([{ type: 'entry', entry: entry(kept + 1, 1) }]);
+  await wal.close();
+  const { wal: again, recovered: after } = await Wal.open(dir);
+  t.equal(after.entries.length, kept + 1, `${what}: the next append reads back`);
+  t.equal(after.truncatedBytes, 0, `${what}: nothing more to cut`);
+  await again.close();
+}
+
+/** Expects the log to be refused with `message`, and the file byte-identical afterwards. */
+async function expectRefused(t: Test, dir: string, path: string, message: string, what: string): Promise<void> {
+  const before = await hashOf(path);
+  await t.rejects(Wal.open(dir), { code: 'ECORRUPT', message: new RegExp(message) }, what);
+  t.equal(await hashOf(path), before, `${what}: the file is untouched`);
+}
+
+t.test('a last batch whose middle page did not land is cut, not refused', async (t) => {
+  // Writeback landed the batch's pages out of order: 20 records of 200 bytes, the file's sector at
+  // 2048..2560 (inside the batch) zero, the sectors after it present. It was never fsynced, so it is
+  // cut whole. (Holes follow the file's sectors and pages, not the batch's offsets.)
+  const { dir, path, offsets } = await logOf(t, [1, 1, 1, 20], 200);
+  const at = offsets[3] as number;
+  t.ok(at < 2048 && at + 16 + 20 * 200 > 2560, 'the sector lies inside the last batch');
+  const bytes = await readFile(path);
+  bytes.fill(0, 2048, 2560);
+  await writeFile(path, bytes);
+  await expectCut(t, dir, 'a zero page mid-batch', 3, 16 + 20 * 200);
+});
+
+t.test('the same damage in a batch followed by another is refused, naming file and offset', async (t) => {
+  const { dir, path, offsets } = await logOf(t, [1, 20, 1], 200);
+  const at = offsets[1] as number;
+  const bytes = await readFile(path);
+  bytes.fill(0, at + 1024, at + 1536);
+  await writeFile(path, bytes);
+  await expectRefused(t, dir, path, `batch checksum mismatch in ${escaped(path)} at offset ${at} \\(a later write follows at offset ${offsets[2]}, so this batch had been fsynced\\); refusing to start`, 'a zero page in a batch that has a successor');
+});
+
+t.test('damage no crash explains is refused, the file unchanged', async (t) => {
+  // Three batches of one 76-byte record: at 0, 92 and 184.
+  for (const [what, at, mask, message] of [
+    ['a length flip in the header of the middle batch', 92 + 4, 0x01, 'batch header checksum mismatch in PATH at offset 92 \\(no 512-byte sector of the header is zero'],
+    ['a length flip in the header of the last batch', 184 + 5, 0x80, 'batch header checksum mismatch in PATH at offset 184 \\(no 512-byte sector of the header is zero'],
+    ['a flip in the header checksum of the last batch', 184 + 13, 0x02, 'batch header checksum mismatch in PATH at offset 184'],
+    ['a payload flip in the middle batch', 92 + 16 + 40, 0x04, 'batch checksum mismatch in PATH at offset 92 \\(a later write follows at offset 184'],
+    ['a flip in the magic of the first batch', 1, 0x01, 'not a tsswarm WAL segment of this version in PATH at offset 0'],
+  ] as const) {
+    const { dir, path } = await logOf(t, [1, 1, 1]);
+    const bytes = await readFile(path);
+    bytes[at] = (bytes[at] as number) ^ mask;
+    await writeFile(path, bytes);
+    await expectRefused(t, dir, path, message.replace('PATH', escaped(path)), what);
+  }
+});
+
+t.test('a zero header followed by a valid batch is refused', async (t) => {
+  const { dir, path } = await logOf(t, [1, 1, 1]);
+  const bytes = await readFile(path);
+  bytes.fill(0, 92, 92 + 16);
+  await writeFile(path, bytes);
+  await expectRefused(t, dir, path, `zero batch header in ${escaped(path)} at offset 92 \\(a valid batch follows at offset 184\\)`, 'a zeroed header mid-file');
+});
+
+t.test('a payload flip in the last batch is refused: a torn write leaves a zero sector, a flipped bit does not', async (t) => {
+  // Header intact, payload checksum wrong, nothing after it, but no sector of the payload is zero:
+  // the batch may have been fsynced (a vote, acknowledged entries), so it is not cut.
+  const { dir, path } = await logOf(t, [1, 1, 1]);
+  const bytes = await readFile(path);
+  bytes[184 + 16 + 40] = (bytes[184 + 16 + 40] as number) ^ 0x04;
+  await writeFile(path, bytes);
+  await expectRefused(t, dir, path, `batch checksum mismatch in ${escaped(path)} at offset 184 \\(no 512-byte sector of it is zero`, 'a payload flip in the last batch');
+});
+
+t.test('what a crash before the last fsync leaves is cut, and appends after the cut read back', async (t) => {
+  // Batches of 1, 1 and 3 records of 76 bytes: the last at 184, 244 bytes, the file 428 bytes.
+  const cases: { what: string; batches?: number[]; recordBytes?: number; crash: (bytes: Buffer) => Buffer; kept: number; cut: number }[] = [
+    { what: 'the file ends in the last header', crash: (b) => b.subarray(0, 184 + 10), kept: 2, cut: 10 },
+    { what: 'the file ends in the last payload', crash: (b) => b.subarray(0, 184 + 100), kept: 2, cut: 100 },
+    { what: 'the file ends in the last payload, its last sector zero', crash: (b) => b.subarray(0, 400).fill(0, 256), kept: 2, cut: 216 },
+    { what: 'zeros after the last batch', crash: (b) => Buffer.concat([b, Buffer.alloc(700)]), kept: 5, cut: 700 },
+    { what: 'fewer zeros than a header after the last batch', crash: (b) => Buffer.concat([b, Buffer.alloc(5)]), kept: 5, cut: 5 },
+    { what: 'none of the last batch landed', crash: (b) => b.fill(0, 184), kept: 2, cut: 244 },
+    // Records of 200 bytes: the second batch's header (216..232) shares the first sector with the
+    // first batch; that sector did not land again, the rest of the batch did.
+    { what: 'the sector of the last header did not land, later ones did', batches: [1, 20], recordBytes: 200, crash: (b) => b.fill(0, 216, 512), kept: 1, cut: 4016 },
+  ];
+  for (const c of cases) {
+    const { dir, path } = await logOf(t, c.batches ?? [1, 1, 3], c.recordBytes);
+    await writeFile(path, c.crash(await readFile(path)));
+    await expectCut(t, dir, c.what, c.kept, c.cut);
+  }
+});
+
+t.test('a valid batch crafted inside entry data', async (t) => {
+  // Entry data is user-controlled (secrets, configs): this entry carries a complete valid batch.
+  const crafted = encodeBatch([{ type: 'entry', entry: entry(99, 9, 'forged') }]);
+  const data = new Uint8Array([...new Uint8Array(1200).fill(0x78), ...crafted, ...new Uint8Array(100).fill(0x79)]);
+  // Entry 1 (batch at 0, 92 bytes), entry 2 carrying the forgery (batch at 92); the forged header
+  // starts at 92 + 16 + 9 + 17 + 1200 = 1334.
+  async function log(): Promise<{ dir: string; path: string }> {
+    const dir = await tempDir(t, 'wal');
+    const { wal } = await Wal.open(dir);
+    await wal.append([sized(1)]);
+    await wal.append([{ type: 'entry', entry: { index: 2, term: 1, type: 'normal', data } }]);
+    await wal.close();
+    const [segment = ''] = await readdir(dir);
+    return { dir, path: join(dir, segment) };
+  }
+  const size = 92 + 16 + 9 + 17 + data.length;
+  {
+    const { dir } = await log();
+    const { wal, recovered } = await Wal.open(dir);
+    t.same(recovered.entries[1]?.data, data, 'intact, it reads back as data');
+    await wal.close();
+  }
+  for (const [what, crash] of [
+    ['the file ends after the forgery', (b: Buffer) => b.subarray(0, size - 50)],
+    ['a page before the forgery did not land', (b: Buffer) => b.fill(0, 512, 1024)],
+  ] as const) {
+    const { dir, path } = await log();
+    await writeFile(path, crash(await readFile(path)));
+    await expectCut(t, dir, `${what}: the header is trusted, the forgery never read`, 1, size - 92 - (what.startsWith('the file ends') ? 50 : 0));
+  }
+  // The one case that searches: the torn batch's header sector did not land. The forgery then looks
+  // like a later batch and the log is refused (fails safe: nothing is cut or accepted wrongly).
+  const { dir, path } = await log();
+  const bytes = await readFile(path);
+  bytes.fill(0, 92, 512);
+  await writeFile(path, bytes);
+  await expectRefused(t, dir, path, `zero batch header in ${escaped(path)} at offset 92 \\(a valid batch follows at offset 1334\\)`, 'a torn forgery-carrying batch with its header sector zero');
+});
+
+t.test('a torn batch in a segment before the last is refused', async (t) => {
   const dir = await tempDir(t, 'wal');
   const { wal } = await Wal.open(dir, { segmentBytes: 200 });
-  for (let i = 1; i <= 6; i++) await wal.append([{ type: 'entry', entry: entry(i, 1, 'x'.repeat(50)) }]);
+  for (let i = 1; i <= 6; i++) await wal.append([sized(i)]);
   await wal.close();
   const names = (await readdir(dir)).sort();
   t.ok(names.length >= 2, `${names.length} segments`);
-  const path = join(dir, names[names.length - 1] as string);
-  const length = (await readFile(path)).length;
-  t.ok(length > 76, `the last segment holds its head and entries (${length} bytes)`);
-  const before = await flipBit(path, 2, 0x01);
-  await t.rejects(Wal.open(dir), {
-    code: 'ECORRUPT',
-    message: new RegExp(`record length \\d+ runs past the end of the file in ${escaped(path)} at offset 0 \\(a valid record follows at offset \\d+\\)`),
-  });
-  t.equal(await hashOf(path), before, 'the file is untouched');
-  t.equal((await readFile(path)).length, length);
-});
-
-t.test('a bit flip in the last record is refused, not cut', async (t) => {
-  // Records of 76 bytes: the last is at 152..228, inside the first sector, with no zero run.
-  for (const [what, at, mask, why] of [
-    ['payload', 152 + 40, 0x04, 'checksum mismatch'],
-    ['checksum', 152 + 6, 0x20, 'checksum mismatch'],
-    ['length, pointing past the end', 152 + 1, 0x01, 'record length 323 runs past the end of the file'],
-  ] as const) {
-    const { dir, path } = await logOf(t, 3);
-    const before = await flipBit(path, at, mask);
-    await t.rejects(Wal.open(dir), { code: 'ECORRUPT', message: new RegExp(`${why} in ${escaped(path)} at offset 152`) }, what);
-    t.equal(await hashOf(path), before, `${what}: the file is untouched`);
-  }
-});
-
-t.test('a length over the limit in the middle is refused', async (t) => {
-  const { dir, path } = await logOf(t, 3);
-  const before = await flipBit(path, 76 + 3, 0x80);
-  await t.rejects(Wal.open(dir), { code: 'ECORRUPT', message: new RegExp(`over the limit in ${escaped(path)} at offset 76`) });
-  t.equal(await hashOf(path), before, 'the file is untouched');
-});
-
-t.test('a torn record in a segment before the last is refused', async (t) => {
-  const dir = await tempDir(t, 'wal');
-  const { wal } = await Wal.open(dir, { segmentBytes: 200 });
-  for (let i = 1; i <= 6; i++) await wal.append([{ type: 'entry', entry: entry(i, 1, 'x'.repeat(50)) }]);
-  await wal.close();
-  const names = (await readdir(dir)).sort();
   const first = join(dir, names[0] as string);
-  const length = (await readFile(first)).length;
-  await truncate(first, length - 10);
-  const before = await hashOf(first);
-  await t.rejects(Wal.open(dir), { code: 'ECORRUPT', message: new RegExp(`runs past the end of the file in ${escaped(first)} at offset ${length - 76}`) });
-  t.equal(await hashOf(first), before, 'the file is untouched');
+  const bytes = new Uint8Array(await readFile(first));
+  let last = 0;
+  for (let at = 0; ; ) {
+    const r = scanBatch(bytes, at);
+    if (r.kind !== 'batch') break;
+    last = at;
+    at = r.next;
+  }
+  await truncate(first, bytes.length - 10);
+  await expectRefused(t, dir, first, `batch of \\d+ bytes cut short .* in ${escaped(first)} at offset ${last} \\(a torn write, but only the last segment can end in one\\)`, 'a torn batch in the first segment');
 });
 
-t.test('what a crash mid-append leaves is cut, and appends after the cut read back', async (t) => {
-  // Records of 76 bytes each, entries 1..n; `crash` leaves the bytes a crash in the last write could.
-  const cases: { what: string; n: number; batchFrom?: number; crash: (bytes: Buffer) => Buffer; kept: number; cut: number }[] = [
-    { what: 'the file ends in the last payload', n: 3, crash: (b) => b.subarray(0, 200), kept: 2, cut: 48 },
-    { what: 'the file ends in the last header', n: 3, crash: (b) => b.subarray(0, 157), kept: 2, cut: 5 },
-    { what: 'the sector the last record ends in did not land', n: 7, crash: (b) => b.fill(0, 512), kept: 6, cut: 76 },
-    { what: 'zeros after the last record', n: 3, crash: (b) => Buffer.concat([b, Buffer.alloc(700)]), kept: 3, cut: 700 },
-    { what: 'a batch of records cut in its last record', n: 8, batchFrom: 3, crash: (b) => b.subarray(0, 580), kept: 7, cut: 48 },
-    { what: 'a batch cut in its last record, its last sector not landed', n: 8, batchFrom: 3, crash: (b) => b.subarray(0, 580).fill(0, 512), kept: 6, cut: 124 },
-  ];
-  for (const c of cases) {
-    const { dir, path } = await logOf(t, c.n, c.batchFrom);
-    await writeFile(path, c.crash(await readFile(path)));
-    const { wal, recovered } = await Wal.open(dir);
-    t.same(recovered.entries.map((e) => e.index), Array.from({ length: c.kept }, (_, i) => i + 1), `${c.what}: entries kept`);
-    t.equal(recovered.truncatedBytes, c.cut, `${c.what}: bytes cut`);
-    await wal.append([{ type: 'entry', entry: entry(c.kept + 1, 1) }]);
-    await wal.close();
-    const { wal: again, recovered: after } = await Wal.open(dir);
-    t.equal(after.entries.length, c.kept + 1, `${c.what}: the next append reads back`);
-    t.equal(after.truncatedBytes, 0);
-    await again.close();
-  }
+t.test('a segment of the old record-only format is refused as another version', async (t) => {
+  const dir = await tempDir(t, 'wal');
+  const path = join(dir, '0000000000000001-0000000000000001.wal');
+  await writeFile(path, encodeRecords([{ type: 'hardState', hardState: { term: 1, vote: 1, commit: 0 } }, sized(1)]));
+  await expectRefused(t, dir, path, `not a tsswarm WAL segment of this version in ${escaped(path)} at offset 0 \\(it starts with 0x00000018, not the batch magic 0x31777374\\)`, 'an old segment');
 });
