@@ -1,7 +1,7 @@
 /** Small shared pieces: invariants, errors, time, randomness, IDs, logging, bounded queues. */
 export { assert, assertNever, AssertionError } from './assert.js';
 export { ErrorCode, TsswarmError, isTsswarmError, invalidArgument, errorMessage } from './errors.js';
-export { type Clock, type Timer, RealClock, FakeClock } from './clock.js';
+export { type Clock, type Timer, RealClock, FakeClock, maxNodeTimerMs } from './clock.js';
 export { type Rng, seededRng, randomRng } from './rng.js';
 export { newId, newIdFrom, isId, shortId, idAlphabet, idLength } from './ids.js';
 export { type Logger, createLogger, silentLogger } from './log.js';
